@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   },
   signature_invalid: { status: 401, meaning: 'The request signature does not match.' },
   body_hash_missing: { status: 400, meaning: 'This route requires oauth_body_hash and the request has none.' },
-  body_hash_invalid: { status: 401, meaning: 'oauth_body_hash does not match the request body.' },
+  body_hash_invalid: { status: 401, meaning: 'The oauth_body_hash does not match the request body.' },
   timestamp_refused: { status: 401, meaning: 'The timestamp is outside the accepted window.' },
   nonce_reused: { status: 401, meaning: 'This nonce was already used with this key within the window.' },
   key_unknown: {
