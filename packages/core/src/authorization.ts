@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-import { type Param, percentDecode, percentEncode } from './encoding.js';
+import { NameSet, type Param, percentDecode, percentEncode } from './encoding.js';
 import { fail, type Result, succeed } from './errors.js';
 
 /** Caps applied before any work is done on a header. */
@@ -55,11 +55,8 @@ export type AuthorizationError =
   | 'parameter_duplicated'
   | 'too_many_parameters';
 
-const SP = 0x20;
-const HTAB = 0x09;
-
 function isOws(c: number): boolean {
-  return c === SP || c === HTAB;
+  return c === 0x20 || c === 0x09;
 }
 
 /**
@@ -97,6 +94,14 @@ export function parseAuthorization(
   }
 }
 
+// One `name="value"` element of the list, with the separators before and after it (RFC 5849
+// §3.5.1). Names are percent-encoded (RFC 3986 unreserved plus '%'); values are quoted, with no
+// quoted-pair escapes and no control characters. Sticky and free of nested quantifiers, so each
+// match is linear and the loop below never rescans.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const OAUTH_PARAM = /[ \t,]*([A-Za-z0-9\-._~%]+)="([^"\\\x00-\x1f\x7f]*)"[ \t]*(?:,|$)/y;
+const LIST_END = /[ \t,]*$/y;
+
 /**
  * Parses the parameter list of an `OAuth` header (RFC 5849 §3.5.1):
  * `name="value"` pairs separated by commas with optional whitespace, names and values
@@ -108,69 +113,35 @@ export function parseOAuthParams(
   maxParams: number = DEFAULT_MAX_HEADER_PARAMS,
 ): Result<OAuthCredentials, 'malformed_header' | 'parameter_duplicated' | 'too_many_parameters'> {
   const params: Param[] = [];
+  const seen = new NameSet();
   let realm: string | undefined;
-  const seen = new Set<string>();
-  const n = input.length;
   let i = 0;
-  while (i < n) {
-    const c = input.charCodeAt(i);
-    if (isOws(c) || c === 0x2c /* , */) {
-      i++;
-      continue;
+  while (i < input.length) {
+    OAUTH_PARAM.lastIndex = i;
+    const m = OAUTH_PARAM.exec(input);
+    if (m === null) {
+      LIST_END.lastIndex = i;
+      if (LIST_END.test(input)) break;
+      return fail('malformed_header', `expected name="value" at offset ${i}`);
     }
-    // name: up to '='
-    const nameStart = i;
-    while (i < n && isNameChar(input.charCodeAt(i))) i++;
-    if (i === nameStart || i >= n || input.charCodeAt(i) !== 0x3d /* = */) {
-      return fail('malformed_header', 'expected name="value"');
-    }
-    const rawName = input.slice(nameStart, i);
-    i++;
-    if (input.charCodeAt(i) !== 0x22 /* " */) return fail('malformed_header', 'parameter values must be quoted');
-    i++;
-    const valueStart = i;
-    while (i < n) {
-      const v = input.charCodeAt(i);
-      if (v === 0x22) break;
-      if (v === 0x5c /* \ */ || v < 0x20 || v === 0x7f) return fail('malformed_header', 'invalid character in value');
-      i++;
-    }
-    if (i >= n) return fail('malformed_header', 'unterminated quoted value');
-    const rawValue = input.slice(valueStart, i);
-    i++;
-    // after a value: OWS then ',' or end
-    while (i < n && isOws(input.charCodeAt(i))) i++;
-    if (i < n && input.charCodeAt(i) !== 0x2c) return fail('malformed_header', 'expected "," between parameters');
-
+    i = OAUTH_PARAM.lastIndex;
+    const rawName = m[1] as string;
+    const rawValue = m[2] as string;
     const name = percentDecode(rawName);
     if (name === undefined) return fail('malformed_header', 'invalid percent-encoding');
-    if (seen.has(name)) return fail('parameter_duplicated', `${name} appears twice in the header`);
-    seen.add(name);
     if (name === 'realm') {
+      if (realm !== undefined) return fail('parameter_duplicated', 'realm appears twice in the header');
       // realm is a plain quoted-string (RFC 2617 §1.2), not percent-encoded.
       realm = rawValue;
       continue;
     }
+    if (!seen.add(name)) return fail('parameter_duplicated', `${name} appears twice in the header`);
+    if (params.length === maxParams) return fail('too_many_parameters', `more than ${maxParams} header parameters`);
     const value = percentDecode(rawValue);
     if (value === undefined) return fail('malformed_header', 'invalid percent-encoding');
-    if (params.length === maxParams) return fail('too_many_parameters', `more than ${maxParams} header parameters`);
     params.push([name, value]);
   }
   return succeed({ scheme: 'oauth', realm, params });
-}
-
-// RFC 3986 unreserved plus '%' (names are percent-encoded per RFC 5849 §3.6).
-function isNameChar(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) ||
-    (c >= 0x41 && c <= 0x5a) ||
-    (c >= 0x30 && c <= 0x39) ||
-    c === 0x5f ||
-    c === 0x2d ||
-    c === 0x2e ||
-    c === 0x7e ||
-    c === 0x25
-  );
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

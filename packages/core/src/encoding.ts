@@ -12,9 +12,22 @@ import { fail, type Result, succeed } from './errors.js';
 const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
 // encodeURIComponent leaves exactly these five reserved characters unescaped.
 const SUB_DELIMS_LEFT_BY_ENCODE_URI_COMPONENT = /[!'()*]/g;
+const UNRESERVED = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1;
+const HEX = Array.from({ length: 128 }, (_, i) => `%${i.toString(16).toUpperCase().padStart(2, '0')}`);
 
 function escapeSubDelim(c: string): string {
   return `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
+}
+
+function encodeNonAscii(value: string): string {
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(value);
+  } catch {
+    encoded = encodeURIComponent((value as string & { toWellFormed(): string }).toWellFormed());
+  }
+  return encoded.replace(SUB_DELIMS_LEFT_BY_ENCODE_URI_COMPONENT, escapeSubDelim);
 }
 
 /**
@@ -24,14 +37,19 @@ function escapeSubDelim(c: string): string {
  * `TextEncoder` does, so the function never throws.
  */
 export function percentEncode(value: string): string {
+  // Fast paths: most names and values (keys, nonces, timestamps) need no escaping at all, and
+  // the rest are usually ASCII, escaped here without a round trip through encodeURIComponent.
   if (UNRESERVED_ONLY.test(value)) return value;
-  let encoded: string;
-  try {
-    encoded = encodeURIComponent(value);
-  } catch {
-    encoded = encodeURIComponent((value as string & { toWellFormed(): string }).toWellFormed());
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80) return encodeNonAscii(value);
+    if (UNRESERVED[c] === 1) continue;
+    out += value.slice(last, i) + HEX[c];
+    last = i + 1;
   }
-  return encoded.replace(SUB_DELIMS_LEFT_BY_ENCODE_URI_COMPONENT, escapeSubDelim);
+  return out + value.slice(last);
 }
 
 /**
@@ -98,4 +116,29 @@ export function parseForm(
     start = end + 1;
   }
   return succeed(params);
+}
+
+/**
+ * A set of parameter names for duplicate detection. A linear scan is fastest for the handful of
+ * names a normal request carries; past 16 names it switches to a hash set, so that a request
+ * with hundreds of parameters (allowed by a raised cap) stays linear.
+ *
+ * @internal
+ */
+export class NameSet {
+  private readonly list: string[] = [];
+  private set: Set<string> | undefined;
+
+  /** Adds `name`; returns false when it was already present. */
+  add(name: string): boolean {
+    if (this.set !== undefined) {
+      if (this.set.has(name)) return false;
+      this.set.add(name);
+      return true;
+    }
+    if (this.list.includes(name)) return false;
+    this.list.push(name);
+    if (this.list.length > 16) this.set = new Set(this.list);
+    return true;
+  }
 }

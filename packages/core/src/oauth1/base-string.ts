@@ -7,15 +7,17 @@
 
 import { type Param, percentEncode } from '../encoding.js';
 
-let lastOriginInput = '';
-let lastOrigin = '';
+/** The normalized origin, and the same percent-encoded for the base string. */
+interface Origin {
+  readonly normalized: string;
+  readonly encoded: string;
+}
 
-/**
- * Normalizes a public origin for the base string URI (RFC 5849 §3.4.1.2): lower-case scheme
- * and host, default port (80 for http, 443 for https) dropped. Throws `TypeError` on an origin
- * that is not a bare `http:` or `https:` origin: that is a configuration mistake, not bad input.
- */
-export function normalizeOrigin(origin: string): string {
+let lastOriginInput = '';
+let lastOrigin: Origin = { normalized: '', encoded: '' };
+
+// The origin is configuration and the same on every request: remember the last one.
+function originOf(origin: string): Origin {
   if (origin === lastOriginInput) return lastOrigin;
   let url: URL;
   try {
@@ -32,8 +34,17 @@ export function normalizeOrigin(origin: string): string {
   // URL already lower-cases the scheme and host and drops the scheme's default port.
   const normalized = `${url.protocol}//${url.host}`;
   lastOriginInput = origin;
-  lastOrigin = normalized;
-  return normalized;
+  lastOrigin = { normalized, encoded: percentEncode(normalized) };
+  return lastOrigin;
+}
+
+/**
+ * Normalizes a public origin for the base string URI (RFC 5849 §3.4.1.2): lower-case scheme
+ * and host, default port (80 for http, 443 for https) dropped. Throws `TypeError` on an origin
+ * that is not a bare `http:` or `https:` origin: that is a configuration mistake, not bad input.
+ */
+export function normalizeOrigin(origin: string): string {
+  return originOf(origin).normalized;
 }
 
 /**
@@ -44,30 +55,129 @@ export function baseStringUri(origin: string, path: string): string {
   return normalizeOrigin(origin) + (path === '' ? '/' : path);
 }
 
-function byNameThenValue(a: Param, b: Param): number {
-  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
-  if (a[1] !== b[1]) return a[1] < b[1] ? -1 : 1;
-  return 0;
+// Encoding an encoded string only turns '%' into '%25': its other characters are unreserved.
+function encodeEncoded(value: string): string {
+  return value.includes('%') ? value.replaceAll('%', '%25') : value;
+}
+
+// Up to this many parameters an insertion sort on the two arrays beats Array#sort with a
+// comparator; beyond it, the O(n log n) sort keeps adversarial requests cheap.
+const INSERTION_SORT_MAX = 24;
+
+/**
+ * The parameters of a request in their encoded form (RFC 5849 §3.4.1.3.2), from which the
+ * normalized parameter string and the signature base string are produced. The hot path of
+ * verification: names and values are held in two flat arrays, and callers that know a
+ * value is already in canonical encoding skip the encoding step.
+ */
+export class EncodedParameters {
+  private readonly names: string[] = [];
+  private readonly values: string[] = [];
+
+  /** Adds a decoded parameter. */
+  add(name: string, value: string): void {
+    this.names.push(percentEncode(name));
+    this.values.push(percentEncode(value));
+  }
+
+  /** Adds a parameter whose name and value the caller knows need no encoding. */
+  addCanonical(name: string, value: string): void {
+    this.names.push(name);
+    this.values.push(value);
+  }
+
+  /** Number of parameters. */
+  get size(): number {
+    return this.names.length;
+  }
+
+  // Sorts by encoded name, then encoded value. Encoded strings are ASCII, so code-unit order
+  // is the byte order the RFC asks for.
+  private sort(): void {
+    const { names, values } = this;
+    const n = names.length;
+    if (n <= INSERTION_SORT_MAX) {
+      for (let i = 1; i < n; i++) {
+        const name = names[i] as string;
+        const value = values[i] as string;
+        let j = i - 1;
+        for (; j >= 0; j--) {
+          const other = names[j] as string;
+          if (other < name || (other === name && (values[j] as string) <= value)) break;
+          names[j + 1] = other;
+          values[j + 1] = values[j] as string;
+        }
+        names[j + 1] = name;
+        values[j + 1] = value;
+      }
+      return;
+    }
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => {
+      const na = names[a] as string;
+      const nb = names[b] as string;
+      if (na !== nb) return na < nb ? -1 : 1;
+      const va = values[a] as string;
+      const vb = values[b] as string;
+      return va < vb ? -1 : va > vb ? 1 : 0;
+    });
+    const sortedNames = order.map((i) => names[i] as string);
+    const sortedValues = order.map((i) => values[i] as string);
+    names.splice(0, n, ...sortedNames);
+    values.splice(0, n, ...sortedValues);
+  }
+
+  /** The normalized parameter string (RFC 5849 §3.4.1.3.2): `name=value` pairs joined by `&`. */
+  normalized(): string {
+    this.sort();
+    let out = '';
+    for (let i = 0; i < this.names.length; i++) {
+      out += `${i === 0 ? '' : '&'}${this.names[i]}=${this.values[i]}`;
+    }
+    return out;
+  }
+
+  /**
+   * The signature base string (RFC 5849 §3.4.1.1) for a request to `origin` + `path`:
+   * upper-case method, encoded base string URI, encoded normalized parameters.
+   */
+  baseString(method: string, origin: string, path: string): string {
+    return this.baseStringWithEncodedUri(method, originOf(origin).encoded + percentEncode(path === '' ? '/' : path));
+  }
+
+  /** As {@link EncodedParameters.baseString}, for a whole base string URI. */
+  baseStringForUri(method: string, uri: string): string {
+    return this.baseStringWithEncodedUri(method, percentEncode(uri));
+  }
+
+  private baseStringWithEncodedUri(method: string, encodedUri: string): string {
+    this.sort();
+    // The normalized string is encoded once more into the base string: '=' and '&' become
+    // '%3D' and '%26', and '%' becomes '%25'. Built directly rather than by encoding the joined
+    // string a second time.
+    let out = `${percentEncode(method.toUpperCase())}&${encodedUri}&`;
+    for (let i = 0; i < this.names.length; i++) {
+      out += `${i === 0 ? '' : '%26'}${encodeEncoded(this.names[i] as string)}%3D${encodeEncoded(this.values[i] as string)}`;
+    }
+    return out;
+  }
+}
+
+function encodedParameters(params: readonly Param[]): EncodedParameters {
+  const list = new EncodedParameters();
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i] as Param;
+    list.add(p[0], p[1]);
+  }
+  return list;
 }
 
 /**
  * Parameter normalization (RFC 5849 §3.4.1.3.2): names and values percent-encoded, sorted by
- * encoded name and then encoded value (byte order; encoded strings are ASCII so code-unit
- * order is byte order), duplicates kept, joined as `name=value` with `&`.
+ * encoded name and then encoded value, duplicates kept, joined as `name=value` with `&`.
  */
 export function normalizeParameters(params: readonly Param[]): string {
-  const encoded: Param[] = new Array(params.length);
-  for (let i = 0; i < params.length; i++) {
-    const p = params[i] as Param;
-    encoded[i] = [percentEncode(p[0]), percentEncode(p[1])];
-  }
-  encoded.sort(byNameThenValue);
-  let out = '';
-  for (let i = 0; i < encoded.length; i++) {
-    const p = encoded[i] as Param;
-    out += i === 0 ? `${p[0]}=${p[1]}` : `&${p[0]}=${p[1]}`;
-  }
-  return out;
+  return encodedParameters(params).normalized();
 }
 
 /**
@@ -76,5 +186,5 @@ export function normalizeParameters(params: readonly Param[]): string {
  * and `oauth_signature` (§3.4.1.3.1).
  */
 export function signatureBaseString(method: string, uri: string, params: readonly Param[]): string {
-  return `${percentEncode(method.toUpperCase())}&${percentEncode(uri)}&${percentEncode(normalizeParameters(params))}`;
+  return encodedParameters(params).baseStringForUri(method, uri);
 }

@@ -5,10 +5,10 @@
  * @packageDocumentation
  */
 
-import { type Credentials, type HeaderLimits, parseAuthorization } from '../authorization.js';
-import { DEFAULT_MAX_PARAMS, type Param, parseForm } from '../encoding.js';
-import { fail, type Result, succeed } from '../errors.js';
-import { baseStringUri, signatureBaseString } from './base-string.js';
+import { type HeaderLimits, parseAuthorization } from '../authorization.js';
+import { DEFAULT_MAX_PARAMS, NameSet, type Param, parseForm } from '../encoding.js';
+import { type Failure, fail, type Result, succeed } from '../errors.js';
+import { EncodedParameters } from './base-string.js';
 import { DEFAULT_SIGNATURE_METHODS, isSignatureMethod, type SignatureMethod } from './signature.js';
 
 /** A received request, as the framework-free verifier sees it. */
@@ -60,7 +60,7 @@ export interface OAuth1Request {
   readonly bodyHash: string | undefined;
   readonly location: ParameterLocation;
   readonly realm: string | undefined;
-  /** Every parameter that entered the base string, decoded, in collection order. */
+  /** Every parameter that entered the base string, decoded. */
   readonly params: readonly Param[];
   readonly baseString: string;
   /** True when the body was form-encoded and its parameters were signed. */
@@ -84,6 +84,7 @@ export type OAuth1ParseError =
 const TIMESTAMP = /^[0-9]{1,10}$/;
 // Visible ASCII, no space: nonces are random strings; anything else is odd input.
 const NONCE = /^[\x21-\x7e]+$/;
+const NO_PARAMS: readonly Param[] = [];
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** True when a `Content-Type` value is `application/x-www-form-urlencoded` (parameters ignored). */
@@ -114,18 +115,19 @@ export function parseOAuth1Request(
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
 
-  let header: Credentials | undefined;
+  let headerParams: readonly Param[] | undefined;
+  let realm: string | undefined;
   if (input.authorization !== undefined) {
     const parsed = parseAuthorization(input.authorization, options);
-    if (parsed.ok) header = parsed.value;
-    // Another scheme (or none) in the header: the protocol parameters must be elsewhere.
-    else if (parsed.code !== 'scheme_unsupported' && parsed.code !== 'credentials_missing') {
+    if (parsed.ok) {
+      if (parsed.value.scheme === 'oauth') ({ params: headerParams, realm } = parsed.value);
+    } else if (parsed.code !== 'scheme_unsupported' && parsed.code !== 'credentials_missing') {
+      // Another scheme (or none) in the header is fine: the parameters may be elsewhere.
       return fail(parsed.code, parsed.detail);
     }
   }
-  const headerParams = header?.scheme === 'oauth' ? header.params : undefined;
 
-  let queryParams: Param[] = [];
+  let queryParams: readonly Param[] = NO_PARAMS;
   if (q !== -1) {
     const parsed = parseForm(target.slice(q + 1), { maxParams: maxRequestParams });
     if (!parsed.ok) return parsed;
@@ -134,7 +136,7 @@ export function parseOAuth1Request(
 
   // RFC 5849 §3.4.1.3.1: the body counts only when it is single-part form-encoded data.
   const formBody = input.body !== undefined && isFormContentType(input.contentType);
-  let bodyParams: Param[] = [];
+  let bodyParams: readonly Param[] = NO_PARAMS;
   if (formBody) {
     let text: string;
     if (typeof input.body === 'string') text = input.body;
@@ -151,56 +153,30 @@ export function parseOAuth1Request(
   }
 
   // Protocol parameters: each at most once, all in a single place (RFC 5849 §3.5).
-  const protocol = new Map<string, string>();
-  let location: ParameterLocation | undefined;
-  const params: Param[] = [];
-  const sources: [ParameterLocation, readonly Param[] | undefined][] = [
-    ['header', headerParams],
-    ['query', queryParams],
-    ['body', bodyParams],
-  ];
-  for (const [where, list] of sources) {
-    if (list === undefined) continue;
-    for (const p of list) {
-      const name = p[0];
-      if (name.startsWith('oauth_')) {
-        if (location !== undefined && location !== where) {
-          return fail('parameter_duplicated', `protocol parameters sent in both the ${location} and the ${where}`);
-        }
-        location = where;
-        if (protocol.has(name)) return fail('parameter_duplicated', `${name} appears twice`);
-        protocol.set(name, p[1]);
-        if (name === 'oauth_signature') continue;
-      }
-      params.push(p);
-    }
+  const protocol = new ProtocolParams();
+  if (headerParams !== undefined) {
+    const failed = protocol.collect(headerParams, 'header');
+    if (failed !== undefined) return failed;
   }
+  let failed = protocol.collect(queryParams, 'query');
+  if (failed !== undefined) return failed;
+  failed = protocol.collect(bodyParams, 'body');
+  if (failed !== undefined) return failed;
+  const location = protocol.location;
   if (location === undefined) return fail('credentials_missing');
 
-  const consumerKey = protocol.get('oauth_consumer_key');
-  const methodName = protocol.get('oauth_signature_method');
-  const signature = protocol.get('oauth_signature');
-  const timestamp = protocol.get('oauth_timestamp');
-  const nonce = protocol.get('oauth_nonce');
-  for (const [name, value] of [
-    ['oauth_consumer_key', consumerKey],
-    ['oauth_signature_method', methodName],
-    ['oauth_signature', signature],
-    ['oauth_timestamp', timestamp],
-    ['oauth_nonce', nonce],
-  ] as const) {
-    if (value === undefined || value === '') return fail('parameter_missing', name);
-  }
-  // Narrowed by the loop above; the compiler cannot see through it.
-  const ts = timestamp as string;
-  const nc = nonce as string;
-  const method = methodName as string;
+  const { consumerKey, signature, timestamp: ts, nonce: nc, signatureMethod: method } = protocol;
+  if (consumerKey === '') return fail('parameter_missing', 'oauth_consumer_key');
+  if (method === '') return fail('parameter_missing', 'oauth_signature_method');
+  if (signature === '') return fail('parameter_missing', 'oauth_signature');
+  if (ts === '') return fail('parameter_missing', 'oauth_timestamp');
+  if (nc === '') return fail('parameter_missing', 'oauth_nonce');
 
   if (!isSignatureMethod(method) || !(options.signatureMethods ?? DEFAULT_SIGNATURE_METHODS).includes(method)) {
     return fail('signature_method_rejected', `${method} is not accepted`);
   }
   // RFC 5849 §3.1: if present, oauth_version MUST be "1.0".
-  const version = protocol.get('oauth_version');
+  const version = protocol.version;
   if (version !== undefined && version !== '1.0') return fail('parameter_rejected', 'oauth_version must be 1.0');
   if (!TIMESTAMP.test(ts)) return fail('parameter_rejected', 'oauth_timestamp must be seconds, digits only');
   const maxNonce = options.maxNonceLength ?? 64;
@@ -208,7 +184,7 @@ export function parseOAuth1Request(
     return fail('parameter_rejected', `oauth_nonce must be 1-${maxNonce} visible ASCII characters`);
   }
 
-  const bodyHash = protocol.get('oauth_body_hash');
+  const bodyHash = protocol.bodyHash;
   if (bodyHash !== undefined) {
     // Body hash spec §3.2: never with a form-encoded body; needs a hash algorithm.
     if (formBody) return fail('parameter_rejected', 'oauth_body_hash is not allowed with a form-encoded body');
@@ -217,21 +193,103 @@ export function parseOAuth1Request(
     return fail('body_hash_missing');
   }
 
-  const token = protocol.get('oauth_token');
-  const baseString = signatureBaseString(input.method, baseStringUri(input.origin, path), params);
+  const token = protocol.token;
+  const encoded = protocol.encoded;
+  // Validated above: these values are unreserved characters only.
+  encoded.addCanonical('oauth_signature_method', method);
+  encoded.addCanonical('oauth_timestamp', ts);
+  if (version !== undefined) encoded.addCanonical('oauth_version', version);
+  const baseString = encoded.baseString(input.method, input.origin, path);
   return succeed({
-    consumerKey: consumerKey as string,
+    consumerKey,
     token: token === '' ? undefined : token,
     signatureMethod: method,
-    signature: signature as string,
+    signature,
     timestamp: Number(ts),
     nonce: nc,
     bodyHash,
     location,
-    realm: header?.scheme === 'oauth' ? header.realm : undefined,
-    params,
+    realm,
+    params: protocol.params,
     baseString,
     formBody,
     body: input.body,
   });
+}
+
+/**
+ * The protocol parameters of one request as they are collected. Plain fields rather than a Map:
+ * this runs on every OAuth 1.0a request.
+ */
+class ProtocolParams {
+  consumerKey = '';
+  signatureMethod = '';
+  signature = '';
+  timestamp = '';
+  nonce = '';
+  token: string | undefined = undefined;
+  version: string | undefined = undefined;
+  bodyHash: string | undefined = undefined;
+  location: ParameterLocation | undefined = undefined;
+  /** Every parameter that enters the base string: all but `oauth_signature`. */
+  readonly params: Param[] = [];
+  /**
+   * The same, encoded. `oauth_signature_method`, `oauth_timestamp` and `oauth_version` are
+   * added by the caller once validated, since their valid values need no encoding.
+   */
+  readonly encoded = new EncodedParameters();
+  private readonly seen = new NameSet();
+
+  /** Takes the `oauth_*` parameters out of `list`, which came from `where`, and collects the rest. */
+  collect(list: readonly Param[], where: ParameterLocation): Failure<'parameter_duplicated'> | undefined {
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i] as Param;
+      const name = p[0];
+      if (name.startsWith('oauth_')) {
+        if (this.location !== where) {
+          if (this.location !== undefined) {
+            return fail(
+              'parameter_duplicated',
+              `protocol parameters sent in both the ${this.location} and the ${where}`,
+            );
+          }
+          this.location = where;
+        }
+        if (!this.seen.add(name)) return fail('parameter_duplicated', `${name} appears twice`);
+        const value = p[1];
+        switch (name) {
+          case 'oauth_signature':
+            this.signature = value;
+            continue; // §3.4.1.3.1: never part of the base string
+          case 'oauth_signature_method':
+            this.signatureMethod = value;
+            this.params.push(p);
+            continue;
+          case 'oauth_timestamp':
+            this.timestamp = value;
+            this.params.push(p);
+            continue;
+          case 'oauth_version':
+            this.version = value;
+            this.params.push(p);
+            continue;
+          case 'oauth_consumer_key':
+            this.consumerKey = value;
+            break;
+          case 'oauth_nonce':
+            this.nonce = value;
+            break;
+          case 'oauth_token':
+            this.token = value;
+            break;
+          case 'oauth_body_hash':
+            this.bodyHash = value;
+            break;
+        }
+      }
+      this.params.push(p);
+      this.encoded.add(name, p[1]);
+    }
+    return undefined;
+  }
 }
