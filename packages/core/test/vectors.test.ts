@@ -45,9 +45,7 @@ interface Vectors {
   signedRequests: SignedRequest[];
 }
 
-const vectors = JSON.parse(
-  readFileSync(new URL('./fixtures/oauth1-vectors.json', import.meta.url), 'utf8'),
-) as Vectors;
+const vectors = JSON.parse(readFileSync(new URL('./fixtures/oauth1-vectors.json', import.meta.url), 'utf8')) as Vectors;
 
 describe('percent-encoding vectors (RFC 5849 §3.6)', () => {
   it.each(vectors.percentEncoding)('encodes $input as $encoded', ({ input, encoded }) => {
