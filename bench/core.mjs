@@ -39,7 +39,11 @@ export const coreScenarios = [
   {
     name: 'OAuth 1.0a HMAC-SHA256, GET with 3 query parameters',
     target: 0.5,
-    ...scenario({ method: 'GET', path: '/v1/orders?status=open&limit=50&sort=-created', signatureMethod: 'HMAC-SHA256' }),
+    ...scenario({
+      method: 'GET',
+      path: '/v1/orders?status=open&limit=50&sort=-created',
+      signatureMethod: 'HMAC-SHA256',
+    }),
   },
   {
     name: 'OAuth 1.0a HMAC-SHA1, POST with a 4-field form body',

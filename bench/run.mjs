@@ -40,7 +40,9 @@ for (const s of coreScenarios) {
   const ok = ratio >= s.target;
   if (!ok) missed++;
   console.log(s.name);
-  console.log(`  keyward verifyOAuth1 (parse + base string + HMAC + compare)  ${fmt(median(verifyHz)).padStart(10)} ops/s`);
+  console.log(
+    `  keyward verifyOAuth1 (parse + base string + HMAC + compare)  ${fmt(median(verifyHz)).padStart(10)} ops/s`,
+  );
   console.log(`  bare crypto.createHmac over the same base string           ${fmt(median(hmacHz)).padStart(10)} ops/s`);
   console.log(
     `  ratio ${ratio.toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')}), target ≥ ${s.target}: ${ok ? 'met' : 'MISSED'}\n`,

@@ -70,3 +70,22 @@ describe('form decoding', () => {
     expect(parseForm('a=1&b=2', { maxParams: 2 }).ok).toBe(true);
   });
 });
+
+describe('parseForm stays linear', () => {
+  it('handles many segments without "=" and a leading empty segment', () => {
+    expect(parseForm('&a=1&b&c=2')).toEqual({
+      ok: true,
+      value: [
+        ['a', '1'],
+        ['b', ''],
+        ['c', '2'],
+      ],
+    });
+    const many = 'a&'.repeat(200_000);
+    const started = performance.now();
+    const parsed = parseForm(many, { maxParams: Number.POSITIVE_INFINITY });
+    // A hang guard, not a speed target: the quadratic version took over a second here.
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(parsed.ok && parsed.value.length).toBe(200_000);
+  });
+});

@@ -99,12 +99,15 @@ export function parseForm(
   const params: Param[] = [];
   if (input.length === 0) return succeed(params);
   let start = 0;
+  // The next '=' at or after `start` (-1: none left). It only moves forward, so the scan stays
+  // linear even when many segments have no '='.
+  let eq = input.indexOf('=');
   while (start <= input.length) {
     let end = input.indexOf('&', start);
     if (end === -1) end = input.length;
     if (end > start) {
       if (params.length === maxParams) return fail('too_many_parameters', `more than ${maxParams} parameters`);
-      const eq = input.indexOf('=', start);
+      if (eq !== -1 && eq < start) eq = input.indexOf('=', start);
       const hasValue = eq !== -1 && eq < end;
       const name = formDecode(input.slice(start, hasValue ? eq : end));
       const value = hasValue ? formDecode(input.slice(eq + 1, end)) : '';
