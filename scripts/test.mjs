@@ -22,6 +22,11 @@ function step(title, command, args) {
 const results = [];
 results.push(['lint + format (biome)', step('lint + format', bin('biome'), ['ci', '.'])]);
 results.push(['type-check (tsc)', step('type-check', bin('tsc'), ['-p', 'tsconfig.json'])]);
+// Some suites run the built CLI in child processes: bring dist/ up to date first (incremental).
+results.push([
+  'build (tsc -b)',
+  step('build', bin('tsc'), ['-b', 'packages/core', 'packages/client', 'packages/server']),
+]);
 
 const outDir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
 const report = join(outDir, 'vitest.json');

@@ -11,7 +11,7 @@
 /** One entry of the error catalogue. */
 export interface ErrorCodeInfo {
   /** HTTP status the edge answers with. */
-  readonly status: 400 | 401 | 403 | 429 | 500 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503;
   /** One line saying what the code means, for docs and for `message` fields. */
   readonly meaning: string;
 }
@@ -64,6 +64,21 @@ export const ERROR_CODES = {
     meaning: 'A secret-bearing method was used over plain HTTP from an untrusted address.',
   },
   insufficient_scope: { status: 403, meaning: 'The credential lacks a scope this route requires.' },
+  invalid_input: { status: 400, meaning: 'A field is missing, malformed or out of range.' },
+  email_taken: { status: 409, meaning: 'An account with this email address already exists.' },
+  password_rejected: {
+    status: 400,
+    meaning: 'The password is shorter than 8 or longer than 128 characters, or too common.',
+  },
+  scope_invalid: { status: 400, meaning: 'A scope is not a valid scope token, or there are too many.' },
+  metadata_too_large: { status: 400, meaning: 'The metadata is not a JSON object of at most 4096 bytes.' },
+  expiry_invalid: { status: 400, meaning: 'The expiry is malformed or not in the future.' },
+  account_not_found: { status: 404, meaning: 'No account has this id or email address.' },
+  key_not_found: { status: 404, meaning: 'No key has this id.' },
+  invalid_state: {
+    status: 409,
+    meaning: 'The object is in a state that does not allow this change (for example, rotating a revoked key).',
+  },
   rate_limited: { status: 429, meaning: 'Too many requests or failed attempts; retry after the given delay.' },
   seal_invalid: {
     status: 500,

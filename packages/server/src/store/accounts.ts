@@ -1,0 +1,223 @@
+/**
+ * Accounts: people or organisations registered on the provider's Keyward, with an email
+ * (normalized, unique), an argon2id password hash, a role and a status. Disabling an account
+ * disables its keys and ends its tokens and sessions in the same transaction.
+ *
+ * @packageDocumentation
+ */
+
+import { type Failure, fail, type Result, succeed } from '@keyward/core';
+import { z } from 'zod';
+import type { AuditLog } from './audit.js';
+import type { Actor, StoreContext } from './context.js';
+import { newId } from './context.js';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import type { AccountRow, AccountStatus, Role } from './schema.js';
+
+/** An account as the API shows it: never the password hash. */
+export interface Account {
+  readonly id: string;
+  readonly email: string;
+  readonly displayName: string | null;
+  readonly role: Role;
+  readonly status: AccountStatus;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** What creating an account takes. */
+export interface NewAccount {
+  readonly email: string;
+  readonly password: string;
+  readonly displayName?: string | undefined;
+  readonly role?: Role | undefined;
+}
+
+const EMAIL = z.email().max(254);
+const DISPLAY_NAME = z.string().trim().min(1).max(100);
+
+/** Normalizes an email address for storage and lookup: trimmed, NFC, lower-case. */
+export function normalizeEmail(email: string): string {
+  return email.trim().normalize('NFC').toLowerCase();
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    role: row.role,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+// Verified against when an email is unknown, so that an unknown email costs the same time as a
+// wrong password (no account enumeration by timing). Computed once, lazily.
+let dummyHash: Promise<string> | undefined;
+
+/** True when a database error is a unique-constraint violation (SQLite or PostgreSQL). */
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** The account repository. */
+export class Accounts {
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /**
+   * Creates an account. Fails with `invalid_input` (bad email or display name),
+   * `password_rejected` or `email_taken`; nothing is written on failure.
+   */
+  async create(
+    input: NewAccount,
+    actor: Actor,
+  ): Promise<Result<Account, 'invalid_input' | 'password_rejected' | 'email_taken'>> {
+    const email = normalizeEmail(input.email);
+    if (!EMAIL.safeParse(email).success) return fail('invalid_input', 'email is not a valid address');
+    let displayName: string | null = null;
+    if (input.displayName !== undefined) {
+      const parsed = DISPLAY_NAME.safeParse(input.displayName);
+      if (!parsed.success) return fail('invalid_input', 'display name must be 1-100 characters');
+      displayName = parsed.data;
+    }
+    const problem = passwordProblem(input.password);
+    if (problem !== undefined) return fail('password_rejected', `password ${problem}`);
+    const role = input.role ?? 'member';
+    if (role !== 'admin' && role !== 'member') return fail('invalid_input', 'role must be admin or member');
+
+    const passwordHash = await hashPassword(input.password);
+    const now = this.ctx.clock.now();
+    const row: AccountRow = {
+      id: newId('acc', this.ctx),
+      email,
+      password_hash: passwordHash,
+      display_name: displayName,
+      role,
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.ctx.db.transaction().execute(async (trx) => {
+        await trx.insertInto('accounts').values(row).execute();
+        await this.audit.record(trx, actor, {
+          action: 'account.create',
+          objectType: 'account',
+          objectId: row.id,
+          detail: { email, role },
+        });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return fail('email_taken');
+      throw error;
+    }
+    return succeed(toAccount(row));
+  }
+
+  /** Finds an account by id or by email address. */
+  async find(idOrEmail: string): Promise<Account | undefined> {
+    const row = await this.ctx.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrEmail), eb('email', '=', normalizeEmail(idOrEmail))]))
+      .executeTakeFirst();
+    return row === undefined ? undefined : toAccount(row);
+  }
+
+  /** Accounts, oldest first; `search` matches a part of the email address. */
+  async list(options: { search?: string; limit?: number; after?: string } = {}): Promise<Account[]> {
+    let q = this.ctx.db.selectFrom('accounts').selectAll();
+    if (options.search !== undefined && options.search !== '') {
+      const pattern = `%${normalizeEmail(options.search).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where((eb) => eb('email', 'like', eb.val(pattern)));
+    }
+    if (options.after !== undefined) q = q.where('id', '>', options.after);
+    const rows = await q
+      .orderBy('id')
+      .limit(Math.min(Math.max(options.limit ?? 100, 1), 1000))
+      .execute();
+    return rows.map(toAccount);
+  }
+
+  /**
+   * Disables or enables an account. Disabling also disables its active keys and revokes its
+   * access tokens and sessions, all in one transaction; enabling brings back only the keys that
+   * were disabled because of the account.
+   */
+  async setStatus(
+    idOrEmail: string,
+    status: AccountStatus,
+    actor: Actor,
+  ): Promise<Result<Account, 'account_not_found'>> {
+    const account = await this.find(idOrEmail);
+    if (account === undefined) return fail('account_not_found');
+    const now = this.ctx.clock.now();
+    await this.ctx.db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ status, updated_at: now }).where('id', '=', account.id).execute();
+      if (status === 'disabled') {
+        await trx
+          .updateTable('api_keys')
+          .set({ status: 'disabled', disabled_reason: 'account', updated_at: now })
+          .where('account_id', '=', account.id)
+          .where('status', '=', 'active')
+          .execute();
+        await trx
+          .updateTable('access_tokens')
+          .set({ revoked_at: now })
+          .where('account_id', '=', account.id)
+          .where('revoked_at', 'is', null)
+          .execute();
+        await trx
+          .updateTable('sessions')
+          .set({ revoked_at: now })
+          .where('account_id', '=', account.id)
+          .where('revoked_at', 'is', null)
+          .execute();
+      } else {
+        await trx
+          .updateTable('api_keys')
+          .set({ status: 'active', disabled_reason: null, updated_at: now })
+          .where('account_id', '=', account.id)
+          .where('status', '=', 'disabled')
+          .where('disabled_reason', '=', 'account')
+          .execute();
+      }
+      await this.audit.record(trx, actor, {
+        action: status === 'disabled' ? 'account.disable' : 'account.enable',
+        objectType: 'account',
+        objectId: account.id,
+      });
+    });
+    return succeed({ ...account, status, updatedAt: now });
+  }
+
+  /**
+   * Checks an email and password. Unknown email, wrong password and disabled account all fail
+   * alike (`key_unknown`-style indistinguishability is the caller's to keep in its response);
+   * an unknown email still costs one argon2id verification.
+   */
+  async authenticate(
+    email: string,
+    password: string,
+  ): Promise<Result<Account, 'account_not_found' | 'account_disabled'>> {
+    const row = await this.ctx.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('email', '=', normalizeEmail(email))
+      .executeTakeFirst();
+    if (row === undefined) {
+      dummyHash ??= hashPassword('keyward-dummy-password');
+      await verifyPassword(await dummyHash, password);
+      return fail('account_not_found');
+    }
+    if (!(await verifyPassword(row.password_hash, password))) return fail('account_not_found');
+    if (row.status !== 'active') return fail('account_disabled') as Failure<'account_disabled'>;
+    return succeed(toAccount(row));
+  }
+}

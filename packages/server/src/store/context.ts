@@ -1,0 +1,59 @@
+/**
+ * What every repository is given: the database, the keyring, and the injected clock and
+ * randomness, so tests can freeze time.
+ *
+ * @packageDocumentation
+ */
+
+import { type RandomBytes, randomBase62 } from '@keyward/core';
+import type { Kysely, Transaction } from 'kysely';
+import type { Keyring } from './keyring.js';
+import type { Database } from './schema.js';
+
+/** A clock in milliseconds since the epoch. */
+export interface Clock {
+  now(): number;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Shared dependencies of the repositories. */
+export interface StoreContext {
+  readonly db: Kysely<Database>;
+  readonly keyring: Keyring;
+  readonly clock: Clock;
+  readonly random?: RandomBytes | undefined;
+}
+
+/** Who did something, for the audit log. */
+export interface Actor {
+  readonly type: 'account' | 'key' | 'cli' | 'system';
+  readonly id?: string | undefined;
+  readonly ip?: string | undefined;
+}
+
+/** A database handle or an open transaction. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/** A new random id with a readable prefix: `acc_…`, `sec_…`. */
+export function newId(prefix: string, ctx: StoreContext, length = 22): string {
+  return `${prefix}_${randomBase62(length, ctx.random)}`;
+}
+
+let lastAt = 0;
+let sequence = 0;
+
+/**
+ * An id that sorts by creation time: the time in base 36 (fixed width), a sequence number that
+ * keeps events of the same millisecond in the order this process made them, then randomness.
+ * Used for audit events, whose order matters.
+ */
+export function timeOrderedId(at: number, ctx: StoreContext): string {
+  const t = Math.max(0, at);
+  if (t > lastAt) {
+    lastAt = t;
+    sequence = 0;
+  } else sequence++;
+  return `${lastAt.toString(36).padStart(10, '0')}${sequence.toString(36).padStart(4, '0')}${randomBase62(10, ctx.random)}`;
+}

@@ -1,0 +1,72 @@
+/**
+ * Opens the database: PostgreSQL when `KEYWARD_DATABASE_URL` is a `postgres://` URL (the
+ * scale-out engine), otherwise SQLite in the data directory (the embedded default). The same
+ * Kysely code runs on both.
+ *
+ * @packageDocumentation
+ */
+
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+/** Which engine a store runs on. */
+export type Engine = 'sqlite' | 'postgres';
+
+/** Where the database is. */
+export interface DatabaseLocation {
+  /** A `postgres://` or `postgresql://` URL; when absent, SQLite at `sqlitePath`. */
+  readonly url?: string | undefined;
+  /** The SQLite file, used when no URL is given. */
+  readonly sqlitePath?: string | undefined;
+  /** Most PostgreSQL connections in the pool. Default 10. */
+  readonly poolSize?: number;
+}
+
+/** An open database. */
+export interface OpenDatabase {
+  readonly db: Kysely<Database>;
+  readonly engine: Engine;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+/** True when `url` names a PostgreSQL database. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+// int8 (OID 20) arrives from pg as a string; every bigint column here holds milliseconds or
+// counters, far below 2^53, so a number is exact.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Opens the database at `location`. SQLite runs in WAL mode with foreign keys on, a busy
+ * timeout (so a second process waits instead of failing) and full synchronous commits (a
+ * committed key survives a crash of the process or the machine).
+ */
+export function openDatabase(location: DatabaseLocation): OpenDatabase {
+  if (location.url !== undefined && location.url !== '') {
+    if (!isPostgresUrl(location.url)) {
+      throw new TypeError('KEYWARD_DATABASE_URL must be a postgres:// URL; leave it unset for SQLite');
+    }
+    const pool = new pg.Pool({ connectionString: location.url, max: location.poolSize ?? 10, types: pgTypes });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, engine: 'postgres', close: () => db.destroy() };
+  }
+  if (location.sqlitePath === undefined) throw new TypeError('either a database URL or a SQLite path is required');
+  const sqlite = new BetterSqlite3(location.sqlitePath);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('synchronous = FULL');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, engine: 'sqlite', close: () => db.destroy() };
+}

@@ -1,0 +1,110 @@
+/**
+ * Opening a store: choose the engine, prepare the data directory, migrate, load and check the
+ * keyring, and hand out the repositories.
+ *
+ * @packageDocumentation
+ */
+
+import { join } from 'node:path';
+import { Accounts } from './accounts.js';
+import { AuditLog } from './audit.js';
+import { type Clock, type StoreContext, systemClock } from './context.js';
+import { type Engine, type OpenDatabase, openDatabase } from './database.js';
+import {
+  checkKeyring,
+  DEFAULT_DATA_DIR,
+  ensureDataDir,
+  hasKeyringCheck,
+  type Keyring,
+  loadKeyring,
+} from './keyring.js';
+import { Keys } from './keys.js';
+import { migrateToLatest } from './migrations.js';
+import { UsageCounter } from './usage.js';
+
+/** Where the store lives and what it is keyed with; usually read from the environment. */
+export interface StoreConfig {
+  /** `KEYWARD_DATA_DIR`; default `.keyward`. */
+  readonly dataDir?: string | undefined;
+  /** `KEYWARD_DATABASE_URL`; a `postgres://` URL, or unset for SQLite in the data directory. */
+  readonly databaseUrl?: string | undefined;
+  /** `KEYWARD_MASTER_KEY`. */
+  readonly masterKey?: string | undefined;
+  /** `KEYWARD_PEPPER`. */
+  readonly pepper?: string | undefined;
+  readonly clock?: Clock | undefined;
+}
+
+/** Reads the store configuration from environment variables. */
+export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  return {
+    dataDir: env.KEYWARD_DATA_DIR,
+    databaseUrl: env.KEYWARD_DATABASE_URL,
+    masterKey: env.KEYWARD_MASTER_KEY,
+    pepper: env.KEYWARD_PEPPER,
+  };
+}
+
+/** An open store. */
+export interface Store {
+  readonly engine: Engine;
+  readonly context: StoreContext;
+  readonly accounts: Accounts;
+  readonly keys: Keys;
+  readonly audit: AuditLog;
+  readonly usage: UsageCounter;
+  /** Flushes usage and closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store: migrations run first (idempotent), then the keyring is loaded, generated
+ * only for a database that holds no secrets yet, and checked against the database. Refuses to
+ * open, with a message that says what to do, when the keys do not match.
+ */
+export async function openStore(config: StoreConfig = {}): Promise<Store> {
+  const dataDir = config.dataDir ?? DEFAULT_DATA_DIR;
+  const usesSqlite = config.databaseUrl === undefined || config.databaseUrl === '';
+  if (usesSqlite) ensureDataDir(dataDir);
+  const database: OpenDatabase = openDatabase({ url: config.databaseUrl, sqlitePath: join(dataDir, 'keyward.db') });
+  try {
+    await migrateToLatest(database.db);
+    const keyring: Keyring = loadKeyring({
+      dataDir,
+      masterKey: config.masterKey,
+      pepper: config.pepper,
+      allowGenerate: !(await hasKeyringCheck(database.db)),
+    });
+    await checkKeyring(database.db, keyring);
+    const context: StoreContext = { db: database.db, keyring, clock: config.clock ?? systemClock };
+    const audit = new AuditLog(context);
+    const usage = new UsageCounter(context);
+    return {
+      engine: database.engine,
+      context,
+      accounts: new Accounts(context, audit),
+      keys: new Keys(context, audit),
+      audit,
+      usage,
+      async close() {
+        try {
+          await usage.stop();
+        } finally {
+          await database.close();
+        }
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+export type { Account, NewAccount } from './accounts.js';
+export type { AuditEvent, AuditQuery } from './audit.js';
+export type { Actor, Clock, StoreContext } from './context.js';
+export type { Engine } from './database.js';
+export { KeyringMismatchError } from './keyring.js';
+export type { ApiKey, IssuedKey, KeyCredential, KeyMethod, KeySettings, RateLimit } from './keys.js';
+export { KEY_METHODS, keyStateProblem, parseKeyId } from './keys.js';
+export { migrateToLatest } from './migrations.js';

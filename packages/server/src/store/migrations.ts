@@ -1,0 +1,152 @@
+/**
+ * Versioned schema migrations, run by Kysely's Migrator (which takes a lock, so two instances
+ * starting together do not both migrate, and records what ran, so running again is a no-op).
+ * Column types are the portable subset of SQLite and PostgreSQL: text, bigint, integer.
+ *
+ * @packageDocumentation
+ */
+
+import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
+
+// Migrations see the database untyped: they describe how it changes, not what it is now.
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's migration convention
+type AnyDb = Kysely<any>;
+
+const initial: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('keyward_meta')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('accounts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('display_name', 'text')
+      .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('admin', 'member')`))
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('active', 'disabled')`))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('scopes', 'text', (c) => c.notNull())
+      .addColumn('methods', 'text')
+      .addColumn('expires_at', 'bigint')
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('active', 'disabled', 'revoked')`))
+      .addColumn('disabled_reason', 'text')
+      .addColumn('metadata', 'text', (c) => c.notNull())
+      .addColumn('rate_limit', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('last_used_at', 'bigint')
+      .addColumn('use_count', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.createIndex('api_keys_account').on('api_keys').column('account_id').execute();
+
+    await db.schema
+      .createTable('key_secrets')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('sealed_secret', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('key_secrets_key').on('key_secrets').column('key_id').execute();
+
+    await db.schema
+      .createTable('access_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('token_hash', 'text', (c) => c.notNull())
+      .addColumn('scopes', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('access_tokens_key').on('access_tokens').column('key_id').execute();
+    await db.schema.createIndex('access_tokens_expiry').on('access_tokens').column('expires_at').execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('token_hash', 'text', (c) => c.notNull())
+      .addColumn('client_ip', 'text', (c) => c.notNull())
+      .addColumn('sealed_secret', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+      .addColumn('idle_expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('sessions_account').on('sessions').column('account_id').execute();
+
+    await db.schema
+      .createTable('nonces')
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('nonce', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('nonces_pk', ['scope', 'nonce'])
+      .execute();
+    await db.schema.createIndex('nonces_expiry').on('nonces').column('expires_at').execute();
+
+    await db.schema
+      .createTable('audit_events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('actor_type', 'text', (c) => c.notNull())
+      .addColumn('actor_id', 'text')
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('object_type', 'text', (c) => c.notNull())
+      .addColumn('object_id', 'text')
+      .addColumn('ip', 'text')
+      .addColumn('detail', 'text')
+      .execute();
+    await db.schema.createIndex('audit_events_at').on('audit_events').columns(['at', 'id']).execute();
+    await db.schema.createIndex('audit_events_object').on('audit_events').columns(['object_id', 'at']).execute();
+    await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor_id', 'at']).execute();
+
+    await db.schema
+      .createTable('usage_hourly')
+      .addColumn('key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+      .addColumn('hour', 'bigint', (c) => c.notNull())
+      .addColumn('count', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('usage_hourly_pk', ['key_id', 'hour'])
+      .execute();
+  },
+};
+
+/** Every migration, by name; names sort in the order they run. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_initial': initial,
+};
+
+/**
+ * Brings the schema to the latest version. Idempotent; safe to run from several instances at
+ * once. Throws with the failing migration's name when one fails (its transaction is rolled back).
+ */
+export async function migrateToLatest(db: AnyDb): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+    migrationTableName: 'keyward_migrations',
+    migrationLockTableName: 'keyward_migrations_lock',
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error !== undefined) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${String(result.error)}`, { cause: result.error });
+  }
+  return result;
+}
