@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-const pkg = (name: string) => ({
+const pkg = (name: string, globalSetup: string[] = []) => ({
   extends: true as const,
   test: {
     name,
     root: `packages/${name}`,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup,
   },
 });
 
@@ -15,7 +16,9 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    projects: [pkg('core'), pkg('client'), pkg('server')],
+    // The server's store is tested on a real PostgreSQL, started once per run for that project
+    // only (Vitest runs a project's globalSetup only when some of its test files are selected).
+    projects: [pkg('core'), pkg('client'), pkg('server', ['test/support/postgres.ts'])],
     testTimeout: 20_000,
   },
 });

@@ -33,6 +33,10 @@ export interface StoreConfig {
   /** `KEYWARD_PEPPER`. */
   readonly pepper?: string | undefined;
   readonly clock?: Clock | undefined;
+  /** How often batched usage counters are written, in milliseconds. Default 10 s; 0 disables the timer. */
+  readonly usageFlushMs?: number | undefined;
+  /** Told when a usage flush fails (the counts are kept for the next flush). Default: a process warning. */
+  readonly onUsageFlushError?: ((error: unknown) => void) | undefined;
 }
 
 /** Reads the store configuration from environment variables. */
@@ -79,6 +83,13 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
     const context: StoreContext = { db: database.db, keyring, clock: config.clock ?? systemClock };
     const audit = new AuditLog(context);
     const usage = new UsageCounter(context);
+    const flushMs = config.usageFlushMs ?? 10_000;
+    if (flushMs > 0) {
+      usage.start(
+        flushMs,
+        config.onUsageFlushError ?? ((error) => process.emitWarning(`usage flush failed: ${String(error)}`)),
+      );
+    }
     return {
       engine: database.engine,
       context,

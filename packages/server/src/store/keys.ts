@@ -21,6 +21,7 @@ import {
   sealSecret,
   succeed,
 } from '@keyward/core';
+import { sql } from 'kysely';
 import type { AuditLog } from './audit.js';
 import type { Actor, Executor, StoreContext } from './context.js';
 import { newId } from './context.js';
@@ -452,6 +453,8 @@ export class Keys {
       .select(['secret_hash', 'sealed_secret', 'expires_at'])
       .where('key_id', '=', rawId)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      // The current secret first (the one most callers use), then older ones still in grace.
+      .orderBy(sql`case when expires_at is null then 0 else 1 end`)
       .orderBy('created_at', 'desc')
       .execute();
     const { account_status, ...keyRow } = row;
