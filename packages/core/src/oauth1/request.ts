@@ -118,11 +118,12 @@ export function parseOAuth1Request(
   let headerParams: readonly Param[] | undefined;
   let realm: string | undefined;
   if (input.authorization !== undefined) {
+    // Another scheme (or a blank header) is fine: the parameters may be in the query or body.
+    // A malformed OAuth header is not.
     const parsed = parseAuthorization(input.authorization, options);
     if (parsed.ok) {
       if (parsed.value.scheme === 'oauth') ({ params: headerParams, realm } = parsed.value);
     } else if (parsed.code !== 'scheme_unsupported' && parsed.code !== 'credentials_missing') {
-      // Another scheme (or none) in the header is fine: the parameters may be elsewhere.
       return fail(parsed.code, parsed.detail);
     }
   }
