@@ -442,6 +442,14 @@ describe.each(ENGINES)('store on %s', (engine) => {
       expect(await store.audit.list({ from: clock.t + 1 })).toEqual([]);
       expect(JSON.stringify(events)).not.toContain(parts(k.token).secret);
     });
+
+    it('is append-only in the database itself: UPDATE and DELETE are refused', async () => {
+      await account();
+      const db = store.context.db;
+      await expect(db.updateTable('audit_events').set({ action: 'forged' }).execute()).rejects.toThrow(/append-only/);
+      await expect(db.deleteFrom('audit_events').execute()).rejects.toThrow(/append-only/);
+      expect((await store.audit.list()).map((e) => e.action)).toEqual(['account.create']);
+    });
   });
 
   it('a dump of the database holds no secret, token or password in any recoverable form', async () => {

@@ -6,11 +6,30 @@
  * @packageDocumentation
  */
 
-import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationResultSet, Migrator, SqliteAdapter, sql } from 'kysely';
 
 // Migrations see the database untyped: they describe how it changes, not what it is now.
 // biome-ignore lint/suspicious/noExplicitAny: Kysely's migration convention
 type AnyDb = Kysely<any>;
+
+/**
+ * Refuses UPDATE and DELETE on a table at the database level, so that the audit trail cannot be
+ * rewritten through Keyward's own connection, whatever the application code does.
+ */
+async function makeAppendOnly(db: AnyDb, table: string): Promise<void> {
+  const message = `${table} is append-only`;
+  if (db.getExecutor().adapter instanceof SqliteAdapter) {
+    for (const op of ['update', 'delete']) {
+      await sql`create trigger ${sql.raw(`${table}_no_${op}`)} before ${sql.raw(op)} on ${sql.table(table)}
+        begin select raise(abort, ${sql.lit(message)}); end`.execute(db);
+    }
+    return;
+  }
+  await sql`create function ${sql.raw(`${table}_append_only`)}() returns trigger language plpgsql as $$
+    begin raise exception '%', ${sql.lit(message)}; end $$`.execute(db);
+  await sql`create trigger ${sql.raw(`${table}_append_only`)} before update or delete on ${sql.table(table)}
+    for each statement execute function ${sql.raw(`${table}_append_only`)}()`.execute(db);
+}
 
 const initial: Migration = {
   async up(db: AnyDb) {
@@ -116,6 +135,7 @@ const initial: Migration = {
     await db.schema.createIndex('audit_events_at').on('audit_events').columns(['at', 'id']).execute();
     await db.schema.createIndex('audit_events_object').on('audit_events').columns(['object_id', 'at']).execute();
     await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor_id', 'at']).execute();
+    await makeAppendOnly(db, 'audit_events');
 
     await db.schema
       .createTable('usage_hourly')
