@@ -7,30 +7,12 @@ import { identify } from '@keyward/core';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Actor, migrateToLatest, openStore, type Store } from '../src/store/index.js';
-import { createPostgresDatabase, ENGINES, type Engine } from './support/databases.js';
+import { ENGINES } from './support/databases.js';
+import { freshStore } from './support/stores.js';
 
 const actor: Actor = { type: 'cli', id: 'tester' };
 const PASSWORD = 'correct horse battery staple';
 const HOUR = 3_600_000;
-
-/** A store on a fresh database of the given engine, with a clock the test moves. */
-export async function freshStore(
-  engine: Engine,
-): Promise<{ store: Store; clock: { t: number }; cleanup(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-store-'));
-  const clock = { t: 1_800_000_000_000 };
-  const pg = engine === 'postgres' ? await createPostgresDatabase() : undefined;
-  const store = await openStore({ dataDir: dir, databaseUrl: pg?.url, clock: { now: () => clock.t } });
-  return {
-    store,
-    clock,
-    async cleanup() {
-      await store.close();
-      await pg?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Row counts of every table, to prove a failed call wrote nothing. */
 async function counts(store: Store): Promise<Record<string, number>> {
@@ -107,11 +89,11 @@ describe.each(ENGINES)('store on %s', (engine) => {
     });
 
     it.each([
-      ['7 characters', 'short1!', 'password_rejected'],
-      ['129 characters', 'x'.repeat(129), 'password_rejected'],
-      ['a common password', 'password123', 'password_rejected'],
-      ['a common password in another case', 'Password1', 'password_rejected'],
-    ])('refuses %s with %s and writes nothing', async (_label, password, code) => {
+      ['7 characters', 'password_rejected', 'short1!'],
+      ['129 characters', 'password_rejected', 'x'.repeat(129)],
+      ['a common password', 'password_rejected', 'password123'],
+      ['a common password in another case', 'password_rejected', 'Password1'],
+    ])('refuses %s with %s and writes nothing', async (_label, code, password) => {
       const before = await counts(store);
       expect(await store.accounts.create({ email: 'bob@example.com', password }, actor)).toMatchObject({
         ok: false,
@@ -274,17 +256,17 @@ describe.each(ENGINES)('store on %s', (engine) => {
     });
 
     it.each([
-      ['a scope with a space', { scopes: ['has space'] }, 'scope_invalid'],
-      ['a scope with a quote', { scopes: ['quote"d'] }, 'scope_invalid'],
-      ['33 scopes', { scopes: Array.from({ length: 33 }, (_, i) => `s${i}`) }, 'scope_invalid'],
-      ['5000 bytes of metadata', { metadata: { blob: 'x'.repeat(5000) } }, 'metadata_too_large'],
-      ['array metadata', { metadata: [1, 2] as unknown as Record<string, unknown> }, 'metadata_too_large'],
-      ['an expiry in the past', { expiresAt: 1_800_000_000_000 - 1 }, 'expiry_invalid'],
-      ['an unknown method', { methods: ['telepathy'] }, 'invalid_input'],
-      ['no methods', { methods: [] }, 'invalid_input'],
-      ['a blank name', { name: '  ' }, 'invalid_input'],
-      ['a zero rate limit', { rateLimit: { limit: 0, windowSeconds: 60 } }, 'invalid_input'],
-    ])('refuses %s with %s and writes nothing', async (_label, settings, code) => {
+      ['a scope with a space', 'scope_invalid', { scopes: ['has space'] }],
+      ['a scope with a quote', 'scope_invalid', { scopes: ['quote"d'] }],
+      ['33 scopes', 'scope_invalid', { scopes: Array.from({ length: 33 }, (_, i) => `s${i}`) }],
+      ['5000 bytes of metadata', 'metadata_too_large', { metadata: { blob: 'x'.repeat(5000) } }],
+      ['array metadata', 'metadata_too_large', { metadata: [1, 2] as unknown as Record<string, unknown> }],
+      ['an expiry in the past', 'expiry_invalid', { expiresAt: 1_800_000_000_000 - 1 }],
+      ['an unknown method', 'invalid_input', { methods: ['telepathy'] }],
+      ['no methods', 'invalid_input', { methods: [] }],
+      ['a blank name', 'invalid_input', { name: '  ' }],
+      ['a zero rate limit', 'invalid_input', { rateLimit: { limit: 0, windowSeconds: 60 } }],
+    ])('refuses %s with %s and writes nothing', async (_label, code, settings) => {
       const before = await counts(store);
       expect(await store.keys.create('ada@example.com', { name: 'ci', ...settings }, actor)).toMatchObject({
         ok: false,
