@@ -71,7 +71,7 @@ export const ERROR_CODES = {
     meaning: 'The password is shorter than 8 or longer than 128 characters, or too common.',
   },
   scope_invalid: { status: 400, meaning: 'A scope is not a valid scope token, or there are too many.' },
-  metadata_too_large: { status: 400, meaning: 'The metadata is not a JSON object of at most 4096 bytes.' },
+  metadata_too_large: { status: 400, meaning: 'The metadata is larger than 4096 bytes of JSON.' },
   expiry_invalid: { status: 400, meaning: 'The expiry is malformed or not in the future.' },
   account_not_found: { status: 404, meaning: 'No account has this id or email address.' },
   key_not_found: { status: 404, meaning: 'No key has this id.' },

@@ -11,7 +11,7 @@ describe('keyward bin', () => {
     expect(existsSync(`${root}node_modules/.bin/keyward`)).toBe(true);
   });
 
-  it('prints its version and help, and exits 1 on a bad argument', () => {
+  it('prints its version and help, and exits 2 (usage) on a bad argument', () => {
     const bin = `${root}node_modules/.bin/keyward`;
     const version = spawnSync(bin, ['--version'], { cwd: root, encoding: 'utf8' });
     expect(version.status).toBe(0);
@@ -20,7 +20,7 @@ describe('keyward bin', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage: keyward');
     const bad = spawnSync(bin, ['--no-such-flag'], { cwd: root, encoding: 'utf8' });
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("unknown option '--no-such-flag'");
   });
 });

@@ -21,7 +21,7 @@ describe('keyward command', () => {
     expect(out).toContain('Usage: keyward');
   });
 
-  it('refuses an unknown argument with a non-zero exit code', async () => {
+  it('refuses an unknown argument with the usage exit code, 2', async () => {
     let err = '';
     const program = createProgram(
       () => {},
@@ -29,7 +29,7 @@ describe('keyward command', () => {
         err += t;
       },
     );
-    await expect(program.parseAsync(['node', 'keyward', 'bogus'])).rejects.toMatchObject({ exitCode: 1 });
+    await expect(program.parseAsync(['node', 'keyward', 'bogus'])).rejects.toMatchObject({ exitCode: 2 });
     expect(err).toContain('error');
   });
 });

@@ -130,15 +130,33 @@ export class Accounts {
     return row === undefined ? undefined : toAccount(row);
   }
 
-  /** Accounts, oldest first; `search` matches a part of the email address. */
+  /**
+   * Accounts, oldest first; `search` matches a part of the email address. Pages: pass the `id`
+   * of the last account of a page as `after` for the next one.
+   */
   async list(options: { search?: string; limit?: number; after?: string } = {}): Promise<Account[]> {
     let q = this.ctx.db.selectFrom('accounts').selectAll();
     if (options.search !== undefined && options.search !== '') {
       const pattern = `%${normalizeEmail(options.search).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       q = q.where((eb) => eb('email', 'like', eb.val(pattern)));
     }
-    if (options.after !== undefined) q = q.where('id', '>', options.after);
+    if (options.after !== undefined) {
+      const cursor = await this.ctx.db
+        .selectFrom('accounts')
+        .select(['created_at', 'id'])
+        .where('id', '=', options.after)
+        .executeTakeFirst();
+      if (cursor !== undefined) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('created_at', '>', cursor.created_at),
+            eb.and([eb('created_at', '=', cursor.created_at), eb('id', '>', cursor.id)]),
+          ]),
+        );
+      }
+    }
     const rows = await q
+      .orderBy('created_at')
       .orderBy('id')
       .limit(Math.min(Math.max(options.limit ?? 100, 1), 1000))
       .execute();
@@ -194,6 +212,7 @@ export class Accounts {
         objectId: account.id,
       });
     });
+    this.ctx.invalidations.publish({ kind: 'account', id: account.id });
     return succeed({ ...account, status, updatedAt: now });
   }
 

@@ -18,11 +18,36 @@ export interface Clock {
 /** The system clock. */
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** A change that makes cached credentials stale. */
+export type Invalidation =
+  | { readonly kind: 'key'; readonly id: string }
+  | { readonly kind: 'account'; readonly id: string };
+
+/**
+ * Tells caches, in this process, that a key or account changed (created, rotated, revoked,
+ * disabled, enabled, expired by update). Published after the change committed.
+ */
+export class Invalidations {
+  private readonly listeners = new Set<(event: Invalidation) => void>();
+
+  /** Calls `listener` on every change until the returned function is called. */
+  subscribe(listener: (event: Invalidation) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells every listener. */
+  publish(event: Invalidation): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
 /** Shared dependencies of the repositories. */
 export interface StoreContext {
   readonly db: Kysely<Database>;
   readonly keyring: Keyring;
   readonly clock: Clock;
+  readonly invalidations: Invalidations;
   readonly random?: RandomBytes | undefined;
 }
 

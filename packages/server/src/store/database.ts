@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
@@ -62,6 +63,8 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
     return { db, engine: 'postgres', close: () => db.destroy() };
   }
   if (location.sqlitePath === undefined) throw new TypeError('either a database URL or a SQLite path is required');
+  // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+  closeSync(openSync(location.sqlitePath, 'a', 0o600));
   const sqlite = new BetterSqlite3(location.sqlitePath);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');

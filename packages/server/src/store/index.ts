@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
-import { type Clock, type StoreContext, systemClock } from './context.js';
+import { type Clock, Invalidations, type StoreContext, systemClock } from './context.js';
 import { type Engine, type OpenDatabase, openDatabase } from './database.js';
 import {
   checkKeyring,
@@ -52,6 +52,8 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
 /** An open store. */
 export interface Store {
   readonly engine: Engine;
+  /** Names of the migrations this open applied (empty when the schema was current). */
+  readonly migrated: readonly string[];
   readonly context: StoreContext;
   readonly accounts: Accounts;
   readonly keys: Keys;
@@ -72,7 +74,8 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   if (usesSqlite) ensureDataDir(dataDir);
   const database: OpenDatabase = openDatabase({ url: config.databaseUrl, sqlitePath: join(dataDir, 'keyward.db') });
   try {
-    await migrateToLatest(database.db);
+    const migration = await migrateToLatest(database.db);
+    const migrated = (migration.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     const keyring: Keyring = loadKeyring({
       dataDir,
       masterKey: config.masterKey,
@@ -80,7 +83,12 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       allowGenerate: !(await hasKeyringCheck(database.db)),
     });
     await checkKeyring(database.db, keyring);
-    const context: StoreContext = { db: database.db, keyring, clock: config.clock ?? systemClock };
+    const context: StoreContext = {
+      db: database.db,
+      keyring,
+      clock: config.clock ?? systemClock,
+      invalidations: new Invalidations(),
+    };
     const audit = new AuditLog(context);
     const usage = new UsageCounter(context);
     const flushMs = config.usageFlushMs ?? 10_000;
@@ -92,6 +100,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
     }
     return {
       engine: database.engine,
+      migrated,
       context,
       accounts: new Accounts(context, audit),
       keys: new Keys(context, audit),
@@ -113,7 +122,8 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
 
 export type { Account, NewAccount } from './accounts.js';
 export type { AuditEvent, AuditQuery } from './audit.js';
-export type { Actor, Clock, StoreContext } from './context.js';
+export type { Actor, Clock, Invalidation, StoreContext } from './context.js';
+export { Invalidations } from './context.js';
 export type { Engine } from './database.js';
 export { KeyringMismatchError } from './keyring.js';
 export type { ApiKey, IssuedKey, KeyCredential, KeyMethod, KeySettings, RateLimit } from './keys.js';

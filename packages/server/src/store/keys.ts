@@ -22,6 +22,7 @@ import {
   succeed,
 } from '@keyward/core';
 import { sql } from 'kysely';
+import { normalizeEmail } from './accounts.js';
 import type { AuditLog } from './audit.js';
 import type { Actor, Executor, StoreContext } from './context.js';
 import { newId } from './context.js';
@@ -136,7 +137,7 @@ function validateSettings(input: KeySettings, now: number): Result<ValidSettings
   if (input.metadata !== undefined) {
     const m = input.metadata;
     if (typeof m !== 'object' || m === null || Array.isArray(m))
-      return fail('metadata_too_large', 'metadata must be a JSON object');
+      return fail('invalid_input', 'metadata must be a JSON object');
     const json = JSON.stringify(m);
     if (Buffer.byteLength(json, 'utf8') > METADATA_MAX_BYTES) {
       return fail('metadata_too_large', `metadata is larger than ${METADATA_MAX_BYTES} bytes`);
@@ -246,7 +247,7 @@ export class Keys {
     const account = await this.ctx.db
       .selectFrom('accounts')
       .select(['id', 'status'])
-      .where((eb) => eb.or([eb('id', '=', accountIdOrEmail), eb('email', '=', accountIdOrEmail.trim().toLowerCase())]))
+      .where((eb) => eb.or([eb('id', '=', accountIdOrEmail), eb('email', '=', normalizeEmail(accountIdOrEmail))]))
       .executeTakeFirst();
     if (account === undefined) return fail('account_not_found');
     if (account.status !== 'active') return fail('invalid_state', 'the account is disabled');
@@ -283,6 +284,7 @@ export class Keys {
         detail: { accountId: account.id, name: row.name },
       });
     });
+    this.ctx.invalidations.publish({ kind: 'key', id: generated.id });
     return succeed({ key: toKey(row), id: generated.keyId, secret: generated.keySecret, token: generated.token });
   }
 
@@ -301,7 +303,7 @@ export class Keys {
       const needle = options.accountId;
       q = q
         .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
-        .where((eb) => eb.or([eb('accounts.id', '=', needle), eb('accounts.email', '=', needle.trim().toLowerCase())]));
+        .where((eb) => eb.or([eb('accounts.id', '=', needle), eb('accounts.email', '=', normalizeEmail(needle))]));
     }
     if (options.includeRevoked !== true) q = q.where('api_keys.status', '!=', 'revoked');
     const rows = await q.orderBy('api_keys.created_at').orderBy('api_keys.id').execute();
@@ -316,7 +318,7 @@ export class Keys {
     const rawId = parseKeyId(id);
     if (rawId === undefined) return fail('key_not_found');
     const now = this.ctx.clock.now();
-    return this.ctx.db.transaction().execute(async (trx) => {
+    const result = await this.ctx.db.transaction().execute(async (trx) => {
       const row = await this.row(trx, rawId);
       if (row === undefined) return fail('key_not_found');
       if (row.status === 'revoked') return fail('invalid_state', 'the key is revoked');
@@ -324,6 +326,8 @@ export class Keys {
       if (!changed.ok) return changed;
       return succeed(toKey(changed.value));
     });
+    if (result.ok) this.ctx.invalidations.publish({ kind: 'key', id: rawId });
+    return result;
   }
 
   /** Changes a key's name, scopes, methods, expiry, metadata or rate limit. */
@@ -377,7 +381,7 @@ export class Keys {
     const rawId = parseKeyId(id);
     if (rawId === undefined) return fail('key_not_found');
     const now = this.ctx.clock.now();
-    return this.ctx.db.transaction().execute(async (trx) => {
+    const result = await this.ctx.db.transaction().execute(async (trx) => {
       const row = await this.row(trx, rawId);
       if (row === undefined) return fail('key_not_found');
       if (row.status === 'revoked') return succeed(toKey(row));
@@ -392,6 +396,8 @@ export class Keys {
       await this.audit.record(trx, actor, { action: 'key.revoke', objectType: 'key', objectId: toKey(row).id });
       return succeed(toKey({ ...row, ...set }));
     });
+    if (result.ok) this.ctx.invalidations.publish({ kind: 'key', id: rawId });
+    return result;
   }
 
   /**

@@ -1,0 +1,189 @@
+/**
+ * What every method's verification shares: resolved options, the credential cache, the
+ * limiter, and one way to build a refusal.
+ *
+ * @packageDocumentation
+ */
+
+import { constantTimeEqual, ERROR_CODES, type ErrorCode, hashSecret, oauthProblem } from '@keyward/core';
+import { LruCache } from '../state/cache.js';
+import type { Limit, Limiter } from '../state/limiter.js';
+import type { NonceStore } from '../state/nonces.js';
+import type { Clock } from '../store/context.js';
+import type { Store } from '../store/index.js';
+import { type KeyCredential, type KeyMethod, keyStateProblem } from '../store/keys.js';
+import type { Transport, TrustedProxies } from './transport.js';
+import type { AuthMethod, Outcome, Principal, Refusal, VerifyRequest } from './types.js';
+
+/** Resolved verifier settings. */
+export interface VerifierSettings {
+  readonly origin: string;
+  readonly realm: string;
+  readonly methods: ReadonlySet<AuthMethod>;
+  readonly timestampWindowSeconds: number;
+  readonly plaintext: boolean;
+  readonly apiKeyHeader: boolean;
+  readonly failuresPerIp: Limit;
+  readonly failuresPerKey: Limit;
+}
+
+/** A cached key: its credential, or null for an id known not to exist. */
+interface CachedKey {
+  readonly credential: KeyCredential | null;
+  /** Sealed secrets opened once, for OAuth 1.0a; filled on first use. */
+  opened?: { readonly secret: string; readonly expiresAt: number | null }[];
+}
+
+/** Extra parts of a refusal. */
+export interface RefusalExtras {
+  readonly detail?: string | undefined;
+  readonly retryAfter?: number | undefined;
+  readonly headers?: Record<string, string> | undefined;
+  /** Extra `OAuth` challenge parameters (OAuth Problem Reporting). */
+  readonly oauthParams?: Record<string, string> | undefined;
+  /** Whether a bearer credential was presented (RFC 6750 §3.1 `error="invalid_token"`). */
+  readonly bearerPresented?: boolean | undefined;
+}
+
+// Compared against when a key id is unknown, so the miss costs what a hit costs.
+const DUMMY_HASH = 'keyward-dummy-hash-keyward-dummy-hash-0000';
+
+/** The shared machinery of the methods. */
+export class VerifierContext {
+  private readonly keys: LruCache<CachedKey>;
+
+  constructor(
+    readonly settings: VerifierSettings,
+    readonly store: Store,
+    readonly nonces: NonceStore,
+    readonly limiter: Limiter,
+    readonly proxies: TrustedProxies,
+    readonly clock: Clock,
+    cache: { maxEntries?: number; ttlMs?: number },
+  ) {
+    this.keys = new LruCache<CachedKey>({ clock, ...cache });
+    // Revoke, rotate, disable, create: drop the cached copy at once (RFC-free, our promise).
+    store.context.invalidations.subscribe((event) => {
+      if (event.kind === 'key') this.keys.delete(event.id);
+      else this.keys.deleteWhere((v) => v.credential?.key.accountId === event.id);
+    });
+  }
+
+  /** A refusal for `code`, with the challenges of the enabled schemes on 401. */
+  refuse(code: ErrorCode, extras: RefusalExtras = {}): Refusal {
+    const { status, meaning } = ERROR_CODES[code];
+    const refusal: {
+      ok: false;
+      status: number;
+      code: ErrorCode;
+      message: string;
+      challenge?: string[];
+      retryAfter?: number;
+      headers?: Record<string, string>;
+    } = { ok: false, status, code, message: extras.detail === undefined ? meaning : `${meaning} (${extras.detail})` };
+    if (status === 401) refusal.challenge = this.challenges(code, extras);
+    if (extras.retryAfter !== undefined) refusal.retryAfter = extras.retryAfter;
+    if (extras.headers !== undefined) refusal.headers = extras.headers;
+    return refusal;
+  }
+
+  private challenges(code: ErrorCode, extras: RefusalExtras): string[] {
+    const realm = `realm="${this.settings.realm}"`;
+    const m = this.settings.methods;
+    const out: string[] = [];
+    if (m.has('basic')) out.push(`Basic ${realm}, charset="UTF-8"`);
+    if (m.has('api-key') || m.has('oauth2') || m.has('session')) {
+      out.push(extras.bearerPresented === true ? `Bearer ${realm}, error="invalid_token"` : `Bearer ${realm}`);
+    }
+    if (m.has('oauth1') || m.has('signed-session')) {
+      const problem = oauthProblem(code);
+      const params = { ...(problem === undefined ? {} : { oauth_problem: problem }), ...extras.oauthParams };
+      out.push(`OAuth ${[realm, ...Object.entries(params).map(([k, v]) => `${k}="${v}"`)].join(', ')}`);
+    }
+    return out;
+  }
+
+  /** 429 when this address has failed too often. */
+  checkIp(transport: Transport): Refusal | undefined {
+    const state = this.limiter.check(`fail:ip:${transport.clientIp}`, this.settings.failuresPerIp);
+    return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
+  }
+
+  /** 429 when this key id has failed too often. */
+  checkKeyFailures(rawId: string): Refusal | undefined {
+    const state = this.limiter.check(`fail:key:${rawId}`, this.settings.failuresPerKey);
+    return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
+  }
+
+  /** Counts a failed attempt against the address and, when known, the key id. */
+  recordFailure(transport: Transport, rawId?: string): void {
+    this.limiter.hit(`fail:ip:${transport.clientIp}`, this.settings.failuresPerIp);
+    if (rawId !== undefined) this.limiter.hit(`fail:key:${rawId}`, this.settings.failuresPerKey);
+  }
+
+  /** A key's credential from the cache or the store; null when the id is unknown. */
+  async keyCredential(rawId: string): Promise<CachedKey> {
+    const cached = this.keys.get(rawId);
+    if (cached !== undefined) return cached;
+    const credential = (await this.store.keys.credential(rawId)) ?? null;
+    const entry: CachedKey = { credential };
+    this.keys.set(rawId, entry);
+    return entry;
+  }
+
+  /**
+   * Whether `rawSecret` is a valid secret of the key: every secret valid now is compared in
+   * constant time with no early exit, and an unknown key costs the same hash and compare.
+   */
+  secretMatches(entry: CachedKey, rawSecret: string): boolean {
+    const presented = hashSecret(this.store.context.keyring.pepper, rawSecret);
+    const now = this.clock.now();
+    let matched = false;
+    const secrets = entry.credential?.secrets ?? [];
+    if (secrets.length === 0) constantTimeEqual(presented, DUMMY_HASH);
+    for (const s of secrets) {
+      const live = s.expiresAt === null || s.expiresAt > now;
+      matched = (constantTimeEqual(s.hash, presented) && live) || matched;
+    }
+    return matched;
+  }
+
+  /** The key's secrets in clear (`kw_sk_…`) valid now, for OAuth 1.0a; opened once per cache entry. */
+  openSecrets(rawId: string, entry: CachedKey): string[] {
+    if (entry.credential === null) return [];
+    entry.opened ??= this.store.keys.openSecrets(rawId, entry.credential).map((secret, i) => ({
+      secret,
+      expiresAt: entry.credential?.secrets[i]?.expiresAt ?? null,
+    }));
+    const now = this.clock.now();
+    return entry.opened.filter((s) => s.expiresAt === null || s.expiresAt > now).map((s) => s.secret);
+  }
+
+  /** Refuses a key whose secret matched but whose state or settings forbid this method. */
+  keyProblem(credential: KeyCredential, method: AuthMethod & KeyMethod): Refusal | undefined {
+    const problem = keyStateProblem(credential, this.clock.now());
+    if (problem !== undefined) return this.refuse(problem);
+    const { methods } = credential.key;
+    if (methods !== null && !methods.includes(method)) return this.refuse('method_not_allowed', { detail: method });
+    return undefined;
+  }
+
+  /** The last step for a verified key: its own rate limit, usage counting, the principal. */
+  admit(rawId: string, credential: KeyCredential, method: AuthMethod & KeyMethod): Outcome {
+    const { key } = credential;
+    if (key.rateLimit !== null) {
+      const state = this.limiter.hit(`rate:${rawId}`, key.rateLimit);
+      if (!state.allowed) return this.refuse('rate_limited', { retryAfter: state.retryAfter });
+    }
+    this.store.usage.record(rawId);
+    const principal: Principal = { accountId: key.accountId, keyId: key.id, scopes: key.scopes, method };
+    return { ok: true, principal };
+  }
+}
+
+/** A header's single value (lists joined), or undefined. */
+export function headerValue(req: VerifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? v : v.join(', ');
+}

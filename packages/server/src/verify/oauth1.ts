@@ -1,0 +1,121 @@
+/**
+ * 2-legged OAuth 1.0a (RFC 5849) with the replay protection peers leave to the application:
+ * timestamp window, then signature against every secret valid now (two during a rotation),
+ * then the key's state, then the nonce, recorded atomically and only once the signature
+ * verified, so floods of forged requests cannot grow the nonce store.
+ *
+ * @packageDocumentation
+ */
+
+import {
+  acceptableTimestamps,
+  checkTimestamp,
+  identify,
+  type OAuth1Request,
+  parseOAuth1Request,
+  type SignatureMethod,
+  verifyOAuth1Signature,
+} from '@keyward/core';
+import { NonceStoreUnavailableError } from '../state/nonces.js';
+import { headerValue, type VerifierContext } from './context.js';
+import type { Transport } from './transport.js';
+import type { Outcome, RouteOptions, VerifyRequest } from './types.js';
+
+const HMAC_ONLY: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1'];
+const WITH_PLAINTEXT: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1', 'PLAINTEXT'];
+
+/** Verifies an OAuth 1.0a request (protocol parameters in the header, query or form body). */
+export async function verifyOAuth1Request(
+  ctx: VerifierContext,
+  transport: Transport,
+  req: VerifyRequest,
+  route: RouteOptions,
+): Promise<Outcome> {
+  const { settings } = ctx;
+  const parsed = parseOAuth1Request(
+    {
+      method: req.method,
+      origin: settings.origin,
+      target: req.url,
+      authorization: headerValue(req, 'authorization'),
+      contentType: headerValue(req, 'content-type'),
+      body: req.body,
+    },
+    {
+      signatureMethods: settings.plaintext ? WITH_PLAINTEXT : HMAC_ONLY,
+      requireBodyHash: route.requireBodyHash === true,
+    },
+  );
+  if (!parsed.ok) return ctx.refuse(parsed.code, { detail: parsed.detail });
+  const request = parsed.value;
+
+  // PLAINTEXT sends the secret itself: TLS only (RFC 5849 §3.4.4), loopback is no exception.
+  if (request.signatureMethod === 'PLAINTEXT' && !transport.secure) return ctx.refuse('transport_insecure');
+
+  const now = ctx.clock.now();
+  const time = checkTimestamp(request.timestamp, now, settings.timestampWindowSeconds);
+  if (!time.ok) {
+    const range = acceptableTimestamps(now, settings.timestampWindowSeconds);
+    // OAuth Problem Reporting: tell the client the server's clock so it can correct (SDKs do).
+    return ctx.refuse('timestamp_refused', {
+      oauthParams: { oauth_acceptable_timestamps: `${range.min}-${range.max}` },
+      headers: { Date: new Date(now).toUTCString() },
+    });
+  }
+
+  if (request.token !== undefined) {
+    // oauth_token belongs to signed sessions only; a token of any other kind is refused.
+    return ctx.refuse('session_invalid', { detail: 'oauth_token is accepted only for signed sessions' });
+  }
+
+  const key = identify(request.consumerKey);
+  if (key?.type !== 'key_id' || key.id === undefined) {
+    ctx.recordFailure(transport);
+    return ctx.refuse('signature_invalid');
+  }
+  const rawId = key.id;
+  const limited = ctx.checkKeyFailures(rawId);
+  if (limited !== undefined) return limited;
+
+  const entry = await ctx.keyCredential(rawId);
+  const secrets = ctx.openSecrets(rawId, entry);
+  // Unknown key and wrong signature answer alike: both are signature_invalid, after an HMAC.
+  const checked = verifyAgainst(request, secrets.length === 0 ? [''] : secrets);
+  if (checked !== undefined || entry.credential === null || secrets.length === 0) {
+    ctx.recordFailure(transport, rawId);
+    return ctx.refuse(checked ?? 'signature_invalid');
+  }
+
+  const problem = ctx.keyProblem(entry.credential, 'oauth1');
+  if (problem !== undefined) return problem;
+
+  // RFC 5849 §3.3: unique per consumer key, token and nonce for as long as the timestamp
+  // could be accepted; recorded only now, after the signature verified.
+  let fresh: boolean;
+  try {
+    fresh = await ctx.nonces.consume(
+      `${request.consumerKey}&${request.token ?? ''}`,
+      request.nonce,
+      (request.timestamp + settings.timestampWindowSeconds) * 1000 + 1000,
+    );
+  } catch (error) {
+    if (error instanceof NonceStoreUnavailableError) return ctx.refuse('store_unavailable');
+    throw error;
+  }
+  if (!fresh) return ctx.refuse('nonce_reused');
+  return ctx.admit(rawId, entry.credential, 'oauth1');
+}
+
+/** undefined when one of the secrets verifies; else the failure code of the last try. */
+function verifyAgainst(
+  request: OAuth1Request,
+  secrets: readonly string[],
+): 'signature_invalid' | 'body_hash_invalid' | undefined {
+  let code: 'signature_invalid' | 'body_hash_invalid' = 'signature_invalid';
+  for (const consumerSecret of secrets) {
+    const result = verifyOAuth1Signature(request, { consumerSecret });
+    if (result.ok) return undefined;
+    code = result.code;
+  }
+  return code;
+}

@@ -1,0 +1,146 @@
+/**
+ * `createVerifier(...)`: one `verify(request)` for every method. It knows no framework: adapters
+ * turn their request into a {@link VerifyRequest} and the {@link Outcome} back into a response.
+ *
+ * @packageDocumentation
+ */
+
+import { parseAuthorization } from '@keyward/core';
+import { type Limit, type Limiter, MemoryLimiter } from '../state/limiter.js';
+import type { NonceStore } from '../state/nonces.js';
+import { type Clock, systemClock } from '../store/context.js';
+import type { Store } from '../store/index.js';
+import { headerValue, VerifierContext } from './context.js';
+import { verifyApiKeyToken, verifyBasic } from './key-secret.js';
+import { verifyOAuth1Request } from './oauth1.js';
+import { TrustedProxies, transportOf } from './transport.js';
+import type { AuthMethod, Outcome, RouteOptions, VerifyRequest } from './types.js';
+
+/** What a verifier is built from. */
+export interface VerifierOptions {
+  readonly store: Store;
+  readonly nonces: NonceStore;
+  /** The public origin callers sign against (`https://api.example.com`). */
+  readonly origin: string;
+  readonly clock?: Clock | undefined;
+  readonly limiter?: Limiter | undefined;
+  /** Proxies whose `X-Forwarded-For` / `-Proto` are believed: addresses or CIDR blocks. */
+  readonly trustProxy?: readonly string[] | undefined;
+  /** Methods accepted. Default: basic, api-key, oauth1. */
+  readonly methods?: readonly AuthMethod[] | undefined;
+  /** OAuth 1.0a timestamp window, seconds either side. Default 300. */
+  readonly timestampWindowSeconds?: number | undefined;
+  /** Accept OAuth 1.0a PLAINTEXT (over TLS only). Default false. */
+  readonly plaintext?: boolean | undefined;
+  /** Accept the API key token in `X-API-Key`. Default false. */
+  readonly apiKeyHeader?: boolean | undefined;
+  /** `realm` of the challenges. Default "keyward". */
+  readonly realm?: string | undefined;
+  /** Failed attempts allowed per client address. Default 30 per minute. */
+  readonly failuresPerIp?: Limit | undefined;
+  /** Failed attempts allowed per key id. Default 10 per minute. */
+  readonly failuresPerKey?: Limit | undefined;
+  /** Credential cache bounds. Default 10,000 keys for 60 s. */
+  readonly cache?: { maxEntries?: number; ttlMs?: number } | undefined;
+  /**
+   * Told about an error that made the verifier fail closed (503 `store_unavailable`), such as
+   * a database that cannot be reached. Never given a secret. Default: a process warning.
+   */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+/** A verifier. */
+export interface Verifier {
+  /** Who is calling and what they may do, or why not. Never throws on bad input. */
+  verify(req: VerifyRequest, route?: RouteOptions): Promise<Outcome>;
+}
+
+// Methods that put a secret on the wire: over plain HTTP only from loopback or a trusted proxy
+// that says https.
+function carriesSecret(method: AuthMethod): boolean {
+  return method === 'basic' || method === 'api-key' || method === 'oauth2' || method === 'session';
+}
+
+/** Builds a verifier. Throws `TypeError` on bad options (an origin that is not an origin, a bad CIDR). */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const clock = options.clock ?? systemClock;
+  const realm = options.realm ?? 'keyward';
+  if (!/^[\x20-\x7e]*$/.test(realm) || /["\\]/.test(realm))
+    throw new TypeError('realm must be printable ASCII without quotes');
+  new URL(options.origin); // fail fast on a malformed origin
+  const ctx = new VerifierContext(
+    {
+      origin: options.origin,
+      realm,
+      methods: new Set(options.methods ?? ['basic', 'api-key', 'oauth1']),
+      timestampWindowSeconds: options.timestampWindowSeconds ?? 300,
+      plaintext: options.plaintext ?? false,
+      apiKeyHeader: options.apiKeyHeader ?? false,
+      failuresPerIp: options.failuresPerIp ?? { limit: 30, windowSeconds: 60 },
+      failuresPerKey: options.failuresPerKey ?? { limit: 10, windowSeconds: 60 },
+    },
+    options.store,
+    options.nonces,
+    options.limiter ?? new MemoryLimiter(clock),
+    new TrustedProxies(options.trustProxy ?? []),
+    clock,
+    options.cache ?? {},
+  );
+  const { methods } = ctx.settings;
+
+  async function dispatch(req: VerifyRequest, route: RouteOptions): Promise<Outcome> {
+    const transport = transportOf(req, ctx.proxies);
+    const limited = ctx.checkIp(transport);
+    if (limited !== undefined) return limited;
+    const insecure = (method: AuthMethod) => carriesSecret(method) && !transport.secure && !transport.loopback;
+
+    const authorization = headerValue(req, 'authorization');
+    if (authorization !== undefined) {
+      const parsed = parseAuthorization(authorization);
+      if (!parsed.ok) {
+        if (parsed.code !== 'credentials_missing') return ctx.refuse(parsed.code, { detail: parsed.detail });
+      } else if (parsed.value.scheme === 'basic') {
+        if (!methods.has('basic')) return ctx.refuse('scheme_unsupported');
+        if (insecure('basic')) return ctx.refuse('transport_insecure');
+        return verifyBasic(ctx, transport, parsed.value.userId, parsed.value.password);
+      } else if (parsed.value.scheme === 'bearer') {
+        if (!methods.has('api-key')) return ctx.refuse('scheme_unsupported', { bearerPresented: true });
+        if (insecure('api-key')) return ctx.refuse('transport_insecure');
+        return verifyApiKeyToken(ctx, transport, parsed.value.token);
+      } else {
+        if (!methods.has('oauth1')) return ctx.refuse('scheme_unsupported');
+        return verifyOAuth1Request(ctx, transport, req, route);
+      }
+    }
+    const apiKey = ctx.settings.apiKeyHeader ? headerValue(req, 'x-api-key') : undefined;
+    if (apiKey !== undefined && methods.has('api-key')) {
+      if (insecure('api-key')) return ctx.refuse('transport_insecure');
+      return verifyApiKeyToken(ctx, transport, apiKey.trim());
+    }
+    // Protocol parameters may also travel in the query or a form body (RFC 5849 §3.5.2, §3.5.3).
+    if (methods.has('oauth1') && (req.url.includes('oauth_') || req.body !== undefined)) {
+      const outcome = await verifyOAuth1Request(ctx, transport, req, route);
+      if (outcome.ok || outcome.code !== 'credentials_missing') return outcome;
+    }
+    return ctx.refuse('credentials_missing');
+  }
+
+  const onError = options.onError ?? ((error: unknown) => process.emitWarning(`keyward verifier: ${String(error)}`));
+
+  return {
+    async verify(req, route = {}) {
+      let outcome: Outcome;
+      try {
+        outcome = await dispatch(req, route);
+      } catch (error) {
+        // A store that is down fails closed, never open.
+        onError(error);
+        return ctx.refuse('store_unavailable');
+      }
+      if (!outcome.ok || route.scopes === undefined) return outcome;
+      const missing = route.scopes.filter((s) => !outcome.principal.scopes.includes(s));
+      if (missing.length === 0) return outcome;
+      return ctx.refuse('insufficient_scope', { detail: `requires ${missing.join(' ')}` });
+    },
+  };
+}
