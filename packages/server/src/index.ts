@@ -1,8 +1,16 @@
 /**
- * `@keyward/server`: the verifier, storage, HTTP server, framework adapters and the `keyward`
- * command. The pieces arrive issue by issue; today it exports the command line.
+ * `@keyward/server`: the verifier, storage, framework adapters and the `keyward` command.
  *
  * @packageDocumentation
  */
 
+export { expressMiddleware, requireScopes } from './adapters/express.js';
+export { type ConnectionInfo, fetchHandler, refusalResponse, verifyRequest } from './adapters/fetch.js';
+export { captureRawBody, fromNodeRequest, renderRefusal } from './adapters/http.js';
 export { createProgram, main, VERSION } from './cli/main.js';
+export { createKeyward, type Keyward } from './keyward.js';
+export { LruCache } from './state/cache.js';
+export { type Limit, type Limiter, MemoryLimiter } from './state/limiter.js';
+export { MemoryNonceStore, type NonceStore, NonceStoreUnavailableError, SqlNonceStore } from './state/nonces.js';
+export * from './store/index.js';
+export * from './verify/index.js';

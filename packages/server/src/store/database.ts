@@ -8,7 +8,7 @@
 
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { type DialectAdapter, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -48,6 +48,22 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
+// Kysely runs SQLite migrations outside a transaction (its adapter says SQLite has no
+// transactional DDL, which is not so: SQLite does). A migration cut short by a crash would then
+// leave half its tables and no record of having run, and every later start would fail on
+// "table already exists". With this adapter each migration and its record commit together.
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class KeywardSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 /**
  * Opens the database at `location`. SQLite runs in WAL mode with foreign keys on, a busy
  * timeout (so a second process waits instead of failing) and full synchronous commits (a
@@ -70,6 +86,6 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = FULL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new KeywardSqliteDialect({ database: sqlite }) });
   return { db, engine: 'sqlite', close: () => db.destroy() };
 }

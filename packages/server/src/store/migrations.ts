@@ -154,7 +154,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
 
 /**
  * Brings the schema to the latest version. Idempotent; safe to run from several instances at
- * once. Throws with the failing migration's name when one fails (its transaction is rolled back).
+ * once. Each migration runs in a transaction with its record (on SQLite too: see database.ts),
+ * so a crash or failure leaves it wholly applied or not at all. Throws with the failing
+ * migration's name when one fails.
  */
 export async function migrateToLatest(db: AnyDb): Promise<MigrationResultSet> {
   const migrator = new Migrator({

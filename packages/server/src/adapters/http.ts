@@ -1,0 +1,71 @@
+/**
+ * What every adapter shares: turning a Node request into a {@link VerifyRequest}, and a
+ * {@link Refusal} into status, headers and the one JSON error shape.
+ *
+ * @packageDocumentation
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Refusal, VerifyRequest } from '../verify/types.js';
+
+/** The JSON body of every refusal: `{ "error": { "code", "message", "requestId" } }`. */
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly requestId: string };
+}
+
+/** Status, headers and body of a refusal, framework-free. */
+export interface RenderedRefusal {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: ErrorBody;
+}
+
+/** Renders a refusal. `requestId` defaults to a new UUID. */
+export function renderRefusal(refusal: Refusal, requestId: string = randomUUID()): RenderedRefusal {
+  const headers: Record<string, string | string[]> = {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+  };
+  if (refusal.challenge !== undefined && refusal.challenge.length > 0)
+    headers['www-authenticate'] = [...refusal.challenge];
+  if (refusal.retryAfter !== undefined) headers['retry-after'] = String(refusal.retryAfter);
+  for (const [name, value] of Object.entries(refusal.headers ?? {})) headers[name.toLowerCase()] = value;
+  return {
+    status: refusal.status,
+    headers,
+    body: { error: { code: refusal.code, message: refusal.message, requestId } },
+  };
+}
+
+/** A Node request as the verifier sees it; `body` is the raw body when the caller has it. */
+export function fromNodeRequest(req: IncomingMessage, body?: string | Uint8Array): VerifyRequest {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers: req.headers,
+    body,
+    remoteAddress: req.socket.remoteAddress ?? '',
+    secure: (req.socket as TLSSocket).encrypted === true,
+  };
+}
+
+/**
+ * A `verify` hook for body parsers (`express.json({ verify: captureRawBody })`,
+ * `express.urlencoded({ verify: captureRawBody })`) that keeps the raw bytes, so OAuth 1.0a can
+ * check form parameters and body hashes after the body was parsed.
+ */
+export function captureRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
+}
+
+/** The raw body an earlier middleware left on the request, if any. */
+export function rawBodyOf(
+  req: IncomingMessage & { rawBody?: unknown; body?: unknown },
+): string | Uint8Array | undefined {
+  if (req.rawBody instanceof Uint8Array || typeof req.rawBody === 'string') return req.rawBody;
+  if (req.body instanceof Uint8Array || typeof req.body === 'string') return req.body;
+  return undefined;
+}
