@@ -44,7 +44,9 @@ export function renderRefusal(refusal: Refusal, requestId: string = randomUUID()
 export function fromNodeRequest(req: IncomingMessage, body?: string | Uint8Array): VerifyRequest {
   return {
     method: req.method ?? 'GET',
-    url: req.url ?? '/',
+    // Express and Connect strip the mount path from `url` inside mounted middleware; the
+    // signature covers the path as the client sent it, which they keep in `originalUrl`.
+    url: (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/',
     headers: req.headers,
     body,
     remoteAddress: req.socket.remoteAddress ?? '',
