@@ -8,32 +8,48 @@ import { ERROR_CODES } from '../src/index.js';
 const root = new URL('../../../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
 
-/** Code blocks marked `<!-- example: name -->` in the README. */
-function examples(): [string, string][] {
-  const found: [string, string][] = [];
-  const pattern = /<!-- example: ([\w-]+) -->\n```js\n([\s\S]*?)```/g;
-  for (const m of readme.matchAll(pattern)) found.push([m[1] as string, m[2] as string]);
+/** Code blocks marked `<!-- example: name -->` in the README: [name, language, code]. */
+function examples(): [string, string, string][] {
+  const found: [string, string, string][] = [];
+  const pattern = /<!-- example: ([\w-]+) -->\n```(js|sh)\n([\s\S]*?)```/g;
+  for (const m of readme.matchAll(pattern)) found.push([m[1] as string, m[2] as string, m[3] as string]);
   return found;
 }
+
+/** What each example must print, so a silent no-op cannot pass. */
+const EXPECTED: Record<string, RegExp[]> = {
+  'core-oauth1': [/^verified request from kw_kid_\w+ nonce [0-9a-f]{32}$/m],
+  'core-identify': [/^api_key\nundefined\n$/],
+  cli: [/^role: +admin$/m, /billing-sync/],
+  express: [
+    /^basic \{ caller: 'kw_kid_\w+', method: 'basic' \}$/m,
+    /^api-key \{ caller: 'kw_kid_\w+', method: 'api-key' \}$/m,
+    /^oauth1 200$/m,
+    /^replay 401$/m,
+  ],
+};
 
 describe('README', () => {
   const blocks = examples();
 
   it('has examples to run', () => {
-    expect(blocks.map(([name]) => name)).toEqual(['core-oauth1', 'core-identify']);
+    expect(blocks.map(([name]) => name).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
-  it.each(blocks)('example %s runs as written', (_name, code) => {
-    // Run inside the repository so `@keyward/core` resolves to the workspace package.
+  it.each(blocks)('example %s runs as written', (name, language, code) => {
+    // Run inside the repository so `@keyward/*` and `npx keyward` resolve to the workspace.
     const dir = mkdtempSync(join(new URL('.', root).pathname, 'node_modules', '.readme-example-'));
     try {
-      const file = join(dir, 'example.mjs');
-      writeFileSync(file, code);
-      const out = execFileSync(process.execPath, [file], { encoding: 'utf8' });
-      expect(out.length).toBeGreaterThan(0);
-      if (code.includes('verified request'))
-        expect(out).toMatch(/^verified request from kw_kid_\w+ nonce [0-9a-f]{32}$/m);
-      if (code.includes("'api_key'")) expect(out).toBe('api_key\nundefined\n');
+      let out: string;
+      if (language === 'js') {
+        const file = join(dir, 'example.mjs');
+        writeFileSync(file, code);
+        out = execFileSync(process.execPath, [file], { encoding: 'utf8', cwd: dir });
+      } else {
+        out = execFileSync('bash', ['-euo', 'pipefail', '-c', code], { encoding: 'utf8', cwd: dir });
+      }
+      for (const pattern of EXPECTED[name] ?? []) expect(out).toMatch(pattern);
+      expect(EXPECTED[name]?.length ?? 0).toBeGreaterThan(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
