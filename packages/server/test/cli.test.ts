@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { createPostgresDatabase, ENGINES, type Engine } from './support/databases.js';
+import { rowCounts } from './support/stores.js';
 
 const PASSWORD = 'correct horse battery staple';
 const DAY = 24 * 60 * 60 * 1000;
@@ -87,17 +88,7 @@ async function withTestStore<T>(env: NodeJS.ProcessEnv, fn: (store: Store) => Pr
 
 /** Row counts, to prove a failed command wrote nothing. */
 function counts(env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
-  return withTestStore(env, async (store) => {
-    const out: Record<string, number> = {};
-    for (const table of ['accounts', 'api_keys', 'key_secrets', 'audit_events'] as const) {
-      const row = await store.context.db
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      out[table] = Number(row.n);
-    }
-    return out;
-  });
+  return withTestStore(env, rowCounts);
 }
 
 /** Checks a printed secret against the store: it is the key's real secret. */

@@ -8,24 +8,11 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Actor, migrateToLatest, openStore, type Store } from '../src/store/index.js';
 import { ENGINES } from './support/databases.js';
-import { freshStore } from './support/stores.js';
+import { freshStore, rowCounts } from './support/stores.js';
 
 const actor: Actor = { type: 'cli', id: 'tester' };
 const PASSWORD = 'correct horse battery staple';
 const HOUR = 3_600_000;
-
-/** Row counts of every table, to prove a failed call wrote nothing. */
-async function counts(store: Store): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const table of ['accounts', 'api_keys', 'key_secrets', 'audit_events'] as const) {
-    const row = await store.context.db
-      .selectFrom(table)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    out[table] = Number(row.n);
-  }
-  return out;
-}
 
 function parts(token: string): { id: string; secret: string } {
   const p = identify(token);
@@ -80,12 +67,12 @@ describe.each(ENGINES)('store on %s', (engine) => {
 
     it('refuses a duplicate email (any case) with email_taken and writes nothing', async () => {
       await account();
-      const before = await counts(store);
+      const before = await rowCounts(store);
       expect(await store.accounts.create({ email: 'ADA@example.com', password: PASSWORD }, actor)).toMatchObject({
         ok: false,
         code: 'email_taken',
       });
-      expect(await counts(store)).toEqual(before);
+      expect(await rowCounts(store)).toEqual(before);
     });
 
     it.each([
@@ -94,12 +81,12 @@ describe.each(ENGINES)('store on %s', (engine) => {
       ['a common password', 'password_rejected', 'password123'],
       ['a common password in another case', 'password_rejected', 'Password1'],
     ])('refuses %s with %s and writes nothing', async (_label, code, password) => {
-      const before = await counts(store);
+      const before = await rowCounts(store);
       expect(await store.accounts.create({ email: 'bob@example.com', password }, actor)).toMatchObject({
         ok: false,
         code,
       });
-      expect(await counts(store)).toEqual(before);
+      expect(await rowCounts(store)).toEqual(before);
     });
 
     it('accepts any 8-128 character password without composition rules, counted in characters', async () => {
@@ -117,7 +104,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
       ]) {
         expect(await store.accounts.create(input, actor)).toMatchObject({ ok: false, code: 'invalid_input' });
       }
-      expect((await counts(store)).accounts).toBe(0);
+      expect((await rowCounts(store)).accounts).toBe(0);
     });
 
     it('verifies the password exactly as typed', async () => {
@@ -267,12 +254,12 @@ describe.each(ENGINES)('store on %s', (engine) => {
       ['a blank name', 'invalid_input', { name: '  ' }],
       ['a zero rate limit', 'invalid_input', { rateLimit: { limit: 0, windowSeconds: 60 } }],
     ])('refuses %s with %s and writes nothing', async (_label, code, settings) => {
-      const before = await counts(store);
+      const before = await rowCounts(store);
       expect(await store.keys.create('ada@example.com', { name: 'ci', ...settings }, actor)).toMatchObject({
         ok: false,
         code,
       });
-      expect(await counts(store)).toEqual(before);
+      expect(await rowCounts(store)).toEqual(before);
     });
 
     it('refuses an unknown account and an unknown key id with clear codes', async () => {
@@ -295,12 +282,12 @@ describe.each(ENGINES)('store on %s', (engine) => {
         ok: true,
         value: { name: 'renamed', scopes: ['a'], updatedAt: clock.t },
       });
-      const before = await counts(store);
+      const before = await rowCounts(store);
       expect(await store.keys.update(k.id, { scopes: ['bad scope'] }, actor)).toMatchObject({
         ok: false,
         code: 'scope_invalid',
       });
-      expect(await counts(store)).toEqual(before);
+      expect(await rowCounts(store)).toEqual(before);
       expect(await store.keys.get(k.id)).toMatchObject({ name: 'renamed', scopes: ['a'] });
     });
 

@@ -310,10 +310,14 @@ export class Keys {
     return rows.map(toKey);
   }
 
-  /** Runs `change` on a key that exists and is not revoked, in a transaction. */
+  /**
+   * Runs `change` on a key that exists, in a transaction, and tells caches once it committed.
+   * A revoked key is refused with `invalid_state`, or returned unchanged when `revoked` says so.
+   */
   private async mutate<E extends ErrorCode>(
     id: string,
     change: (trx: Executor, row: ApiKeyRow, now: number) => Promise<Result<ApiKeyRow, E>>,
+    revoked: 'refuse' | 'unchanged' = 'refuse',
   ): Promise<Result<ApiKey, E | 'key_not_found' | 'invalid_state'>> {
     const rawId = parseKeyId(id);
     if (rawId === undefined) return fail('key_not_found');
@@ -321,7 +325,9 @@ export class Keys {
     const result = await this.ctx.db.transaction().execute(async (trx) => {
       const row = await this.row(trx, rawId);
       if (row === undefined) return fail('key_not_found');
-      if (row.status === 'revoked') return fail('invalid_state', 'the key is revoked');
+      if (row.status === 'revoked') {
+        return revoked === 'unchanged' ? succeed(toKey(row)) : fail('invalid_state', 'the key is revoked');
+      }
       const changed = await change(trx, row, now);
       if (!changed.ok) return changed;
       return succeed(toKey(changed.value));
@@ -377,27 +383,23 @@ export class Keys {
    * Revokes a key for good (kept for the audit trail) and revokes its access tokens in the
    * same transaction. Revoking a revoked key changes nothing and succeeds.
    */
-  async revoke(id: string, actor: Actor): Promise<Result<ApiKey, 'key_not_found'>> {
-    const rawId = parseKeyId(id);
-    if (rawId === undefined) return fail('key_not_found');
-    const now = this.ctx.clock.now();
-    const result = await this.ctx.db.transaction().execute(async (trx) => {
-      const row = await this.row(trx, rawId);
-      if (row === undefined) return fail('key_not_found');
-      if (row.status === 'revoked') return succeed(toKey(row));
-      const set = { status: 'revoked' as const, revoked_at: now, updated_at: now };
-      await trx.updateTable('api_keys').set(set).where('id', '=', rawId).execute();
-      await trx
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('key_id', '=', rawId)
-        .where('revoked_at', 'is', null)
-        .execute();
-      await this.audit.record(trx, actor, { action: 'key.revoke', objectType: 'key', objectId: toKey(row).id });
-      return succeed(toKey({ ...row, ...set }));
-    });
-    if (result.ok) this.ctx.invalidations.publish({ kind: 'key', id: rawId });
-    return result;
+  revoke(id: string, actor: Actor): Promise<Result<ApiKey, 'key_not_found' | 'invalid_state'>> {
+    return this.mutate<never>(
+      id,
+      async (trx, row, now) => {
+        const set = { status: 'revoked' as const, revoked_at: now, updated_at: now };
+        await trx.updateTable('api_keys').set(set).where('id', '=', row.id).execute();
+        await trx
+          .updateTable('access_tokens')
+          .set({ revoked_at: now })
+          .where('key_id', '=', row.id)
+          .where('revoked_at', 'is', null)
+          .execute();
+        await this.audit.record(trx, actor, { action: 'key.revoke', objectType: 'key', objectId: toKey(row).id });
+        return succeed({ ...row, ...set });
+      },
+      'unchanged',
+    );
   }
 
   /**

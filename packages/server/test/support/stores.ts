@@ -23,3 +23,16 @@ export async function freshStore(
     },
   };
 }
+
+/** Row counts of the tables a failed call must not touch, to prove it wrote nothing. */
+export async function rowCounts(store: Store): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of ['accounts', 'api_keys', 'key_secrets', 'audit_events'] as const) {
+    const row = await store.context.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    out[table] = Number(row.n);
+  }
+  return out;
+}
