@@ -10,6 +10,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../store/context.js';
 import type { Database } from '../store/schema.js';
+import { every } from './every.js';
 
 /** Thrown when a nonce store cannot record a nonce; the verifier fails closed (503). */
 export class NonceStoreUnavailableError extends Error {
@@ -83,8 +84,7 @@ export class MemoryNonceStore implements NonceStore {
  * the database decides atomically who was first. Expired rows are swept on an interval.
  */
 export class SqlNonceStore implements NonceStore {
-  private timer: NodeJS.Timeout | undefined;
-
+  private stopSweeping: () => void = () => {};
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
@@ -114,16 +114,12 @@ export class SqlNonceStore implements NonceStore {
 
   /** Sweeps every `intervalMs` until {@link SqlNonceStore.stop}. */
   start(intervalMs: number, onError: (error: unknown) => void): void {
-    this.stop();
-    this.timer = setInterval(() => {
-      this.sweep().catch(onError);
-    }, intervalMs);
-    this.timer.unref();
+    this.stopSweeping();
+    this.stopSweeping = every(intervalMs, () => this.sweep(), onError);
   }
 
   /** Stops sweeping. */
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopSweeping();
   }
 }

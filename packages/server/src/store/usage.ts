@@ -6,6 +6,7 @@
  */
 
 import { sql } from 'kysely';
+import { every } from '../state/every.js';
 import type { StoreContext } from './context.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -19,7 +20,7 @@ interface Pending {
 /** Batches key usage and writes it in one transaction per flush. */
 export class UsageCounter {
   private pending = new Map<string, Pending>();
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: () => void = () => {};
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: StoreContext) {}
@@ -103,17 +104,13 @@ export class UsageCounter {
 
   /** Flushes every `intervalMs` until {@link UsageCounter.stop}. Errors are passed to `onError`. */
   start(intervalMs: number, onError: (error: unknown) => void): void {
-    this.stop();
-    this.timer = setInterval(() => {
-      this.flush().catch(onError);
-    }, intervalMs);
-    this.timer.unref();
+    this.stopTimer();
+    this.stopTimer = every(intervalMs, () => this.flush(), onError);
   }
 
   /** Stops the interval and flushes what is left. */
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimer();
     await this.flush();
   }
 
