@@ -5,8 +5,23 @@
  */
 
 export { expressMiddleware, requireScopes } from './adapters/express.js';
+export {
+  boundKeywardFastify,
+  type KeywardFastify,
+  type KeywardFastifyOptions,
+  type KeywardHook,
+  keywardFastify,
+} from './adapters/fastify.js';
 export { type ConnectionInfo, fetchHandler, refusalResponse, verifyRequest } from './adapters/fetch.js';
 export { captureRawBody, fromNodeRequest, renderRefusal } from './adapters/http.js';
+export {
+  type KeywardAuthenticateOptions,
+  type KeywardFailure,
+  KeywardStrategy,
+  type KeywardStrategyOptions,
+  type PassportActions,
+  passportRefusalHandler,
+} from './adapters/passport.js';
 export { createProgram, main, VERSION } from './cli/main.js';
 export { createKeyward, type Keyward } from './keyward.js';
 export { LruCache } from './state/cache.js';

@@ -4,8 +4,11 @@
  * @packageDocumentation
  */
 
+import type { FastifyPluginAsync } from 'fastify';
 import { expressMiddleware, requireScopes } from './adapters/express.js';
+import { boundKeywardFastify, type KeywardFastifyOptions } from './adapters/fastify.js';
 import { type ConnectionInfo, fetchHandler, verifyRequest } from './adapters/fetch.js';
+import { KeywardStrategy, type KeywardStrategyOptions } from './adapters/passport.js';
 import type { Principal, RouteOptions } from './verify/types.js';
 import { createVerifier, type Verifier, type VerifierOptions } from './verify/verifier.js';
 
@@ -23,6 +26,16 @@ export interface Keyward {
     handler: (request: Request, principal: Principal) => Response | Promise<Response>,
     options: RouteOptions & { connection: (request: Request) => ConnectionInfo },
   ): (request: Request) => Promise<Response>;
+  /**
+   * The Fastify plugin bound to this verifier: `await app.register(keyward.fastify())`, then
+   * `preValidation: app.keyward.protect({ scopes })` on routes; sets `request.keyward`.
+   */
+  fastify(options?: Omit<KeywardFastifyOptions, 'verifier'>): FastifyPluginAsync;
+  /**
+   * A Passport strategy on this verifier, named `'oauth'` unless told:
+   * `passport.use(keyward.passport())`, then `passport.authenticate('oauth', { session: false })`.
+   */
+  passport(options?: Omit<KeywardStrategyOptions, 'verifier'>): KeywardStrategy;
 }
 
 /** Builds the verifier and its adapters. */
@@ -34,5 +47,7 @@ export function createKeyward(options: VerifierOptions): Keyward {
     requireScopes: (...scopes) => requireScopes(scopes),
     verifyRequest: (request, connection, route) => verifyRequest(verifier, request, connection, route),
     fetchHandler: (handler, opts) => fetchHandler(verifier, handler, opts),
+    fastify: (opts) => boundKeywardFastify(verifier, opts),
+    passport: (opts) => new KeywardStrategy({ ...opts, verifier }),
   };
 }

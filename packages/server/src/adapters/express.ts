@@ -6,18 +6,11 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal, RouteOptions } from '../verify/types.js';
+import { ERROR_CODES } from '@keyward/core';
+import { checkScopes } from '../verify/scopes.js';
+import type { Principal, Refusal, RouteOptions } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { fromNodeRequest, rawBodyOf, renderRefusal } from './http.js';
-
-declare module 'node:http' {
-  interface IncomingMessage {
-    /** The verified principal, set by Keyward's middleware. */
-    keyward?: Principal;
-    /** Raw body bytes, when captured with `captureRawBody`. */
-    rawBody?: Buffer;
-  }
-}
 
 type Next = (error?: unknown) => void;
 
@@ -37,36 +30,40 @@ export function expressMiddleware(
         next();
         return;
       }
-      const rendered = renderRefusal(outcome);
-      res.statusCode = rendered.status;
-      for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
-      res.end(JSON.stringify(rendered.body));
+      send(res, outcome);
     }, next);
   };
 }
 
 /**
  * A route guard after the middleware: 403 `insufficient_scope` unless the principal has every
- * scope given.
+ * scope given (401 `credentials_missing` when the middleware did not run).
  */
 export function requireScopes(
   scopes: readonly string[],
 ): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (req, res, next) => {
     const principal = req.keyward;
-    const missing = scopes.filter((s) => principal === undefined || !principal.scopes.includes(s));
-    if (principal !== undefined && missing.length === 0) {
+    const refusal =
+      principal === undefined
+        ? ({
+            ok: false,
+            status: 401,
+            code: 'credentials_missing',
+            message: ERROR_CODES.credentials_missing.meaning,
+          } as const)
+        : checkScopes(principal, scopes);
+    if (refusal === undefined) {
       next();
       return;
     }
-    const rendered = renderRefusal({
-      ok: false,
-      status: principal === undefined ? 401 : 403,
-      code: principal === undefined ? 'credentials_missing' : 'insufficient_scope',
-      message: principal === undefined ? 'The request was not authenticated.' : `requires ${missing.join(' ')}`,
-    });
-    res.statusCode = rendered.status;
-    for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
-    res.end(JSON.stringify(rendered.body));
+    send(res, refusal);
   };
+}
+
+function send(res: ServerResponse, refusal: Refusal): void {
+  const rendered = renderRefusal(refusal);
+  res.statusCode = rendered.status;
+  for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
+  res.end(JSON.stringify(rendered.body));
 }

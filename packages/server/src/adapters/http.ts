@@ -8,7 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Refusal, VerifyRequest } from '../verify/types.js';
+import type { Principal, Refusal, VerifyRequest } from '../verify/types.js';
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The verified principal, set by Keyward's middleware. */
+    keyward?: Principal;
+    /** Raw body bytes, when captured with `captureRawBody`. */
+    rawBody?: Buffer;
+  }
+}
 
 /** The JSON body of every refusal: `{ "error": { "code", "message", "requestId" } }`. */
 export interface ErrorBody {

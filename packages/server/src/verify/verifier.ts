@@ -13,6 +13,7 @@ import type { Store } from '../store/index.js';
 import { headerValue, VerifierContext } from './context.js';
 import { verifyApiKeyToken, verifyBasic } from './key-secret.js';
 import { verifyOAuth1Request } from './oauth1.js';
+import { checkScopes } from './scopes.js';
 import { TrustedProxies, transportOf } from './transport.js';
 import type { AuthMethod, Outcome, RouteOptions, VerifyRequest } from './types.js';
 
@@ -138,9 +139,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         return ctx.refuse('store_unavailable');
       }
       if (!outcome.ok || route.scopes === undefined) return outcome;
-      const missing = route.scopes.filter((s) => !outcome.principal.scopes.includes(s));
-      if (missing.length === 0) return outcome;
-      return ctx.refuse('insufficient_scope', { detail: `requires ${missing.join(' ')}` });
+      return checkScopes(outcome.principal, route.scopes) ?? outcome;
     },
   };
 }
