@@ -21,6 +21,7 @@ const EXPECTED: Record<string, RegExp[]> = {
   'core-oauth1': [/^verified request from kw_kid_\w+ nonce [0-9a-f]{32}$/m],
   'core-identify': [/^api_key\nundefined\n$/],
   cli: [/^role: +admin$/m, /billing-sync/],
+  fastify: [/^200 api-key$/m],
   express: [
     /^basic \{ caller: 'kw_kid_\w+', method: 'basic' \}$/m,
     /^api-key \{ caller: 'kw_kid_\w+', method: 'api-key' \}$/m,
