@@ -195,9 +195,10 @@ describe('verify: oauth1', () => {
     ).toBe(true);
   });
 
-  it('oauth_token is refused until signed sessions verify it', async () => {
+  it('an oauth_token that is no live signed session is refused like a bad signature', async () => {
     expect(await h.verifier.verify(signed(h.key, h.clock, { token: 'kw_st_x', tokenSecret: 's' }))).toMatchObject({
-      code: 'session_invalid',
+      status: 401,
+      code: 'signature_invalid',
     });
   });
 

@@ -21,7 +21,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 /** A change that makes cached credentials stale. */
 export type Invalidation =
   | { readonly kind: 'key'; readonly id: string }
-  | { readonly kind: 'account'; readonly id: string };
+  | { readonly kind: 'account'; readonly id: string }
+  | { readonly kind: 'token'; readonly id: string };
 
 /**
  * Tells caches, in this process, that a key or account changed (created, rotated, revoked,

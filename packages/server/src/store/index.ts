@@ -20,6 +20,8 @@ import {
 } from './keyring.js';
 import { Keys } from './keys.js';
 import { migrateToLatest } from './migrations.js';
+import { Sessions } from './sessions.js';
+import { AccessTokens } from './tokens.js';
 import { UsageCounter } from './usage.js';
 
 /** Where the store lives and what it is keyed with; usually read from the environment. */
@@ -57,6 +59,8 @@ export interface Store {
   readonly context: StoreContext;
   readonly accounts: Accounts;
   readonly keys: Keys;
+  readonly tokens: AccessTokens;
+  readonly sessions: Sessions;
   readonly audit: AuditLog;
   readonly usage: UsageCounter;
   /** Flushes usage and closes the database. */
@@ -104,6 +108,8 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       context,
       accounts: new Accounts(context, audit),
       keys: new Keys(context, audit),
+      tokens: new AccessTokens(context),
+      sessions: new Sessions(context),
       audit,
       usage,
       async close() {
@@ -129,3 +135,5 @@ export { KeyringMismatchError } from './keyring.js';
 export type { ApiKey, IssuedKey, KeyCredential, KeyMethod, KeySettings, RateLimit } from './keys.js';
 export { KEY_METHODS, keyStateProblem, parseKeyId } from './keys.js';
 export { migrateToLatest } from './migrations.js';
+export type { IssuedSession, Session } from './sessions.js';
+export type { AccessToken } from './tokens.js';

@@ -12,6 +12,8 @@ import type { NonceStore } from '../state/nonces.js';
 import type { Clock } from '../store/context.js';
 import type { Store } from '../store/index.js';
 import { type KeyCredential, type KeyMethod, keyStateProblem } from '../store/keys.js';
+import type { AccessToken } from '../store/tokens.js';
+import type { SessionIpPolicy } from './sessions.js';
 import type { Transport, TrustedProxies } from './transport.js';
 import type { AuthMethod, Outcome, Principal, Refusal, VerifyRequest } from './types.js';
 
@@ -25,6 +27,9 @@ export interface VerifierSettings {
   readonly apiKeyHeader: boolean;
   readonly failuresPerIp: Limit;
   readonly failuresPerKey: Limit;
+  readonly sessionIpPolicy: SessionIpPolicy;
+  readonly sessionIdleMs: number;
+  readonly voidSessionOnBadSignature: boolean;
 }
 
 /** A cached key: its credential, or null for an id known not to exist. */
@@ -46,11 +51,13 @@ export interface RefusalExtras {
 }
 
 // Compared against when a key id is unknown, so the miss costs what a hit costs.
-const DUMMY_HASH = 'keyward-dummy-hash-keyward-dummy-hash-0000';
+// Same length as a real hash (base64url of 32 bytes), never equal to one (not base64url).
+const DUMMY_HASH = '#'.repeat(43);
 
 /** The shared machinery of the methods. */
 export class VerifierContext {
   private readonly keys: LruCache<CachedKey>;
+  private readonly tokens: LruCache<AccessToken & { readonly hash: string }>;
 
   constructor(
     readonly settings: VerifierSettings,
@@ -62,10 +69,17 @@ export class VerifierContext {
     cache: { maxEntries?: number; ttlMs?: number },
   ) {
     this.keys = new LruCache<CachedKey>({ clock, ...cache });
+    this.tokens = new LruCache<AccessToken & { readonly hash: string }>({ clock, ...cache });
     // Revoke, rotate, disable, create: drop the cached copy at once (RFC-free, our promise).
     store.context.invalidations.subscribe((event) => {
-      if (event.kind === 'key') this.keys.delete(event.id);
-      else this.keys.deleteWhere((v) => v.credential?.key.accountId === event.id);
+      // A key's or an account's change may have revoked their tokens in the same transaction.
+      if (event.kind === 'key') {
+        this.keys.delete(event.id);
+        this.tokens.deleteWhere((t) => t.keyId === event.id);
+      } else if (event.kind === 'account') {
+        this.keys.deleteWhere((v) => v.credential?.key.accountId === event.id);
+        this.tokens.deleteWhere((t) => t.accountId === event.id);
+      } else this.tokens.delete(event.id);
     });
   }
 
@@ -148,6 +162,21 @@ export class VerifierContext {
     return matched;
   }
 
+  /**
+   * An access token whose secret matches (constant time), from the cache or the store; undefined
+   * for an unknown id or a wrong secret alike.
+   */
+  async accessToken(rawId: string, rawSecret: string): Promise<AccessToken | undefined> {
+    let token = this.tokens.get(rawId);
+    if (token === undefined) {
+      token = await this.store.tokens.lookup(rawId);
+      if (token !== undefined) this.tokens.set(rawId, token);
+    }
+    const presented = hashSecret(this.store.context.keyring.pepper, rawSecret);
+    const matched = constantTimeEqual(token?.hash ?? DUMMY_HASH, presented);
+    return matched ? token : undefined;
+  }
+
   /** The key's secrets in clear (`kw_sk_…`) valid now, for OAuth 1.0a; opened once per cache entry. */
   openSecrets(rawId: string, entry: CachedKey): string[] {
     if (entry.credential === null) return [];
@@ -169,14 +198,19 @@ export class VerifierContext {
   }
 
   /** The last step for a verified key: its own rate limit, usage counting, the principal. */
-  admit(rawId: string, credential: KeyCredential, method: AuthMethod & KeyMethod): Outcome {
+  admit(
+    rawId: string,
+    credential: KeyCredential,
+    method: AuthMethod & KeyMethod,
+    scopes: readonly string[] = credential.key.scopes,
+  ): Outcome {
     const { key } = credential;
     if (key.rateLimit !== null) {
       const state = this.limiter.hit(`rate:${rawId}`, key.rateLimit);
       if (!state.allowed) return this.refuse('rate_limited', { retryAfter: state.retryAfter });
     }
     this.store.usage.record(rawId);
-    const principal: Principal = { accountId: key.accountId, keyId: key.id, scopes: key.scopes, method };
+    const principal: Principal = { accountId: key.accountId, keyId: key.id, scopes, method };
     return { ok: true, principal };
   }
 }

@@ -18,8 +18,9 @@ import {
 } from '@keyward/core';
 import { NonceStoreUnavailableError } from '../state/nonces.js';
 import { headerValue, type VerifierContext } from './context.js';
+import { admitSession, sessionProblem } from './sessions.js';
 import type { Transport } from './transport.js';
-import type { Outcome, RouteOptions, VerifyRequest } from './types.js';
+import type { Outcome, Refusal, RouteOptions, VerifyRequest } from './types.js';
 
 const HMAC_ONLY: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1'];
 const WITH_PLAINTEXT: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1', 'PLAINTEXT'];
@@ -63,10 +64,7 @@ export async function verifyOAuth1Request(
     });
   }
 
-  if (request.token !== undefined) {
-    // oauth_token belongs to signed sessions only; a token of any other kind is refused.
-    return ctx.refuse('session_invalid', { detail: 'oauth_token is accepted only for signed sessions' });
-  }
+  if (request.token !== undefined) return verifySignedSession(ctx, transport, request);
 
   const key = identify(request.consumerKey);
   if (key?.type !== 'key_id' || key.id === undefined) {
@@ -89,20 +87,8 @@ export async function verifyOAuth1Request(
   const problem = ctx.keyProblem(entry.credential, 'oauth1');
   if (problem !== undefined) return problem;
 
-  // RFC 5849 §3.3: unique per consumer key, token and nonce for as long as the timestamp
-  // could be accepted; recorded only now, after the signature verified.
-  let fresh: boolean;
-  try {
-    fresh = await ctx.nonces.consume(
-      `${request.consumerKey}&${request.token ?? ''}`,
-      request.nonce,
-      (request.timestamp + settings.timestampWindowSeconds) * 1000 + 1000,
-    );
-  } catch (error) {
-    if (error instanceof NonceStoreUnavailableError) return ctx.refuse('store_unavailable');
-    throw error;
-  }
-  if (!fresh) return ctx.refuse('nonce_reused');
+  const replay = await consumeNonce(ctx, request);
+  if (replay !== undefined) return replay;
   return ctx.admit(rawId, entry.credential, 'oauth1');
 }
 
@@ -118,4 +104,53 @@ function verifyAgainst(
     code = result.code;
   }
   return code;
+}
+
+/**
+ * Records the nonce (RFC 5849 §3.3: unique per consumer key, token and nonce for as long as the
+ * timestamp could be accepted). Called only once the signature verified. A refusal, or
+ * undefined when the nonce is fresh.
+ */
+async function consumeNonce(ctx: VerifierContext, request: OAuth1Request): Promise<Refusal | undefined> {
+  let fresh: boolean;
+  try {
+    fresh = await ctx.nonces.consume(
+      `${request.consumerKey}&${request.token ?? ''}`,
+      request.nonce,
+      (request.timestamp + ctx.settings.timestampWindowSeconds) * 1000 + 1000,
+    );
+  } catch (error) {
+    if (error instanceof NonceStoreUnavailableError) return ctx.refuse('store_unavailable');
+    throw error;
+  }
+  return fresh ? undefined : ctx.refuse('nonce_reused');
+}
+
+/**
+ * A signed session: `oauth_token` is the session token, the token secret is the session
+ * secret, and the consumer key is the session's account id (the consumer secret is empty: the
+ * session secret carries the proof). An unknown session and a bad signature answer alike.
+ */
+async function verifySignedSession(
+  ctx: VerifierContext,
+  transport: Transport,
+  request: OAuth1Request,
+): Promise<Outcome> {
+  if (!ctx.settings.methods.has('signed-session')) return ctx.refuse('session_invalid');
+  const found = await ctx.store.sessions.find(request.token ?? '');
+  const sealed = found?.sealedSecret ?? null;
+  const tokenSecret =
+    found !== undefined && sealed !== null ? ctx.store.sessions.openSecret(found.session.id, sealed) : '';
+  const signature = verifyOAuth1Signature(request, { consumerSecret: '', tokenSecret });
+  if (found === undefined || sealed === null || found.session.accountId !== request.consumerKey || !signature.ok) {
+    ctx.recordFailure(transport);
+    const live = found !== undefined && found.session.revokedAt === null;
+    if (live && ctx.settings.voidSessionOnBadSignature) await ctx.store.sessions.revoke(found.session.id);
+    return ctx.refuse(signature.ok ? 'signature_invalid' : signature.code);
+  }
+  const checked = await sessionProblem(ctx, transport, found.session);
+  if ('ok' in checked) return checked;
+  const replay = await consumeNonce(ctx, request);
+  if (replay !== undefined) return replay;
+  return admitSession(ctx, found.session, checked.scopes, 'signed-session');
 }

@@ -10,12 +10,15 @@ import { type Limit, type Limiter, MemoryLimiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
 import type { Store } from '../store/index.js';
+import { DEFAULT_SESSION_IDLE_MS } from '../store/sessions.js';
 import { headerValue, VerifierContext } from './context.js';
 import { verifyApiKeyToken, verifyBasic } from './key-secret.js';
 import { verifyOAuth1Request } from './oauth1.js';
 import { checkScopes } from './scopes.js';
+import { type SessionIpPolicy, verifySessionToken } from './sessions.js';
+import { verifyAccessToken } from './tokens.js';
 import { TrustedProxies, transportOf } from './transport.js';
-import type { AuthMethod, Outcome, RouteOptions, VerifyRequest } from './types.js';
+import { AUTH_METHODS, type AuthMethod, type Outcome, type RouteOptions, type VerifyRequest } from './types.js';
 
 /** What a verifier is built from. */
 export interface VerifierOptions {
@@ -27,7 +30,7 @@ export interface VerifierOptions {
   readonly limiter?: Limiter | undefined;
   /** Proxies whose `X-Forwarded-For` / `-Proto` are believed: addresses or CIDR blocks. */
   readonly trustProxy?: readonly string[] | undefined;
-  /** Methods accepted. Default: basic, api-key, oauth1. */
+  /** Methods accepted. Default: all of them. */
   readonly methods?: readonly AuthMethod[] | undefined;
   /** OAuth 1.0a timestamp window, seconds either side. Default 300. */
   readonly timestampWindowSeconds?: number | undefined;
@@ -43,6 +46,12 @@ export interface VerifierOptions {
   readonly failuresPerKey?: Limit | undefined;
   /** Credential cache bounds. Default 10,000 keys for 60 s. */
   readonly cache?: { maxEntries?: number; ttlMs?: number } | undefined;
+  /** A session used from another address than it was issued to: revoke it (default), reject the request, or allow. */
+  readonly sessionIpPolicy?: SessionIpPolicy | undefined;
+  /** Idle timeout a session's use slides forward, in milliseconds. Default 30 minutes. */
+  readonly sessionIdleMs?: number | undefined;
+  /** End a signed session on a request with its token but a bad signature. Default false. */
+  readonly voidSessionOnBadSignature?: boolean | undefined;
   /**
    * Told about an error that made the verifier fail closed (503 `store_unavailable`), such as
    * a database that cannot be reached. Never given a secret. Default: a process warning.
@@ -54,6 +63,14 @@ export interface VerifierOptions {
 export interface Verifier {
   /** Who is calling and what they may do, or why not. Never throws on bad input. */
   verify(req: VerifyRequest, route?: RouteOptions): Promise<Outcome>;
+}
+
+// Which method a bearer token is for, by its prefix (RFC 6750 tokens are opaque to clients,
+// not to us); anything unrecognised is treated as an API key and refused as malformed.
+function bearerMethod(token: string): 'api-key' | 'oauth2' | 'session' {
+  if (token.startsWith('kw_at_')) return 'oauth2';
+  if (token.startsWith('kw_st_')) return 'session';
+  return 'api-key';
 }
 
 // Methods that put a secret on the wire: over plain HTTP only from loopback or a trusted proxy
@@ -73,12 +90,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
     {
       origin: options.origin,
       realm,
-      methods: new Set(options.methods ?? ['basic', 'api-key', 'oauth1']),
+      methods: new Set(options.methods ?? AUTH_METHODS),
       timestampWindowSeconds: options.timestampWindowSeconds ?? 300,
       plaintext: options.plaintext ?? false,
       apiKeyHeader: options.apiKeyHeader ?? false,
       failuresPerIp: options.failuresPerIp ?? { limit: 30, windowSeconds: 60 },
       failuresPerKey: options.failuresPerKey ?? { limit: 10, windowSeconds: 60 },
+      sessionIpPolicy: options.sessionIpPolicy ?? 'revoke',
+      sessionIdleMs: options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
+      voidSessionOnBadSignature: options.voidSessionOnBadSignature ?? false,
     },
     options.store,
     options.nonces,
@@ -105,11 +125,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
         if (insecure('basic')) return ctx.refuse('transport_insecure');
         return verifyBasic(ctx, transport, parsed.value.userId, parsed.value.password);
       } else if (parsed.value.scheme === 'bearer') {
-        if (!methods.has('api-key')) return ctx.refuse('scheme_unsupported', { bearerPresented: true });
-        if (insecure('api-key')) return ctx.refuse('transport_insecure');
-        return verifyApiKeyToken(ctx, transport, parsed.value.token);
+        const token = parsed.value.token;
+        const method = bearerMethod(token);
+        if (!methods.has(method)) return ctx.refuse('scheme_unsupported', { bearerPresented: true });
+        if (insecure(method)) return ctx.refuse('transport_insecure');
+        if (method === 'oauth2') return verifyAccessToken(ctx, transport, token);
+        if (method === 'session') return verifySessionToken(ctx, transport, token);
+        return verifyApiKeyToken(ctx, transport, token);
       } else {
-        if (!methods.has('oauth1')) return ctx.refuse('scheme_unsupported');
+        if (!methods.has('oauth1') && !methods.has('signed-session')) return ctx.refuse('scheme_unsupported');
         return verifyOAuth1Request(ctx, transport, req, route);
       }
     }

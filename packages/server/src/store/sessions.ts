@@ -1,0 +1,162 @@
+/**
+ * Sessions: issued at login, bound to the account and the client address they were issued to,
+ * with an idle and an absolute expiry. A signed session also has a session secret (sealed at
+ * rest) with which the client signs every request as OAuth 1.0a (`oauth_token` = the session
+ * token, token secret = the session secret).
+ *
+ * @packageDocumentation
+ */
+
+import {
+  constantTimeEqual,
+  fail,
+  generateSessionSecret,
+  generateToken,
+  hashSecret,
+  identify,
+  openSecret,
+  type Result,
+  sealSecret,
+  succeed,
+} from '@keyward/core';
+import type { StoreContext } from './context.js';
+
+/** Default idle timeout: 30 minutes. */
+export const DEFAULT_SESSION_IDLE_MS = 30 * 60 * 1000;
+/** Default absolute lifetime: 12 hours. */
+export const DEFAULT_SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
+const UNMATCHABLE = '#'.repeat(43);
+// Sliding the idle expiry writes to the database; at most once a minute per session.
+const TOUCH_EVERY_MS = 60 * 1000;
+
+/** A session as the verifier sees it (never its token or secret). */
+export interface Session {
+  readonly id: string;
+  readonly accountId: string;
+  readonly clientIp: string;
+  readonly signed: boolean;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly idleExpiresAt: number;
+  readonly expiresAt: number;
+  readonly revokedAt: number | null;
+}
+
+/** A new session: the strings shown once to the client. */
+export interface IssuedSession {
+  readonly session: Session;
+  /** `kw_st_…`. */
+  readonly token: string;
+  /** `kw_ss_…`, for a signed session. */
+  readonly secret?: string;
+}
+
+interface SessionRow {
+  id: string;
+  account_id: string;
+  token_hash: string;
+  client_ip: string;
+  sealed_secret: string | null;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    clientIp: row.client_ip,
+    signed: row.sealed_secret !== null,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    idleExpiresAt: row.idle_expires_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** The session repository. */
+export class Sessions {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Starts a session for an account from a client address. */
+  async create(input: {
+    accountId: string;
+    clientIp: string;
+    signed?: boolean;
+    idleMs?: number;
+    absoluteMs?: number;
+  }): Promise<Result<IssuedSession, 'invalid_input'>> {
+    const idleMs = input.idleMs ?? DEFAULT_SESSION_IDLE_MS;
+    const absoluteMs = input.absoluteMs ?? DEFAULT_SESSION_ABSOLUTE_MS;
+    if (!(idleMs > 0 && absoluteMs >= idleMs))
+      return fail('invalid_input', 'idle timeout must be positive and at most the absolute lifetime');
+    const generated = generateToken('session_token', this.ctx.random);
+    const secret = input.signed === true ? generateSessionSecret(this.ctx.random) : undefined;
+    const now = this.ctx.clock.now();
+    const row: SessionRow = {
+      id: generated.id,
+      account_id: input.accountId,
+      token_hash: hashSecret(this.ctx.keyring.pepper, generated.secret),
+      client_ip: input.clientIp,
+      sealed_secret:
+        secret === undefined
+          ? null
+          : sealSecret(secret, this.ctx.keyring.current, `session:${generated.id}`, this.ctx.random),
+      created_at: now,
+      last_seen_at: now,
+      idle_expires_at: Math.min(now + idleMs, now + absoluteMs),
+      expires_at: now + absoluteMs,
+      revoked_at: null,
+    };
+    await this.ctx.db.insertInto('sessions').values(row).execute();
+    return succeed({ session: toSession(row), token: generated.token, ...(secret === undefined ? {} : { secret }) });
+  }
+
+  /**
+   * The session a token names, if its secret matches (constant time); undefined for an unknown
+   * id or a wrong secret alike. Expiry, revocation and address are the caller's to check.
+   */
+  async find(token: string): Promise<{ session: Session; sealedSecret: string | null } | undefined> {
+    const parts = identify(token);
+    if (parts?.type !== 'session_token' || parts.id === undefined || parts.secret === undefined) return undefined;
+    const presented = hashSecret(this.ctx.keyring.pepper, parts.secret);
+    const row = await this.ctx.db.selectFrom('sessions').selectAll().where('id', '=', parts.id).executeTakeFirst();
+    // An unknown id still costs the comparison (against a value that cannot match).
+    const matched = constantTimeEqual(row?.token_hash ?? UNMATCHABLE, presented);
+    if (row === undefined || !matched) return undefined;
+    return { session: toSession(row), sealedSecret: row.sealed_secret };
+  }
+
+  /** The session secret (`kw_ss_…`) of a signed session. Throws if it does not open (wrong master key). */
+  openSecret(sessionId: string, sealed: string): string {
+    const opened = openSecret(sealed, this.ctx.keyring.masterKeys, `session:${sessionId}`);
+    if (!opened.ok) throw new Error(`sealed secret of session ${sessionId} does not open: ${opened.code}`);
+    return opened.value;
+  }
+
+  /** Slides the idle expiry (at most one write a minute per session, never past the absolute expiry). */
+  async touch(session: Session, idleMs: number = DEFAULT_SESSION_IDLE_MS): Promise<void> {
+    const now = this.ctx.clock.now();
+    if (now - session.lastSeenAt < TOUCH_EVERY_MS) return;
+    await this.ctx.db
+      .updateTable('sessions')
+      .set({ last_seen_at: now, idle_expires_at: Math.min(now + idleMs, session.expiresAt) })
+      .where('id', '=', session.id)
+      .execute();
+  }
+
+  /** Ends a session. Resolves false when it had already ended. */
+  async revoke(sessionId: string): Promise<boolean> {
+    const result = await this.ctx.db
+      .updateTable('sessions')
+      .set({ revoked_at: this.ctx.clock.now() })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+}
