@@ -1,12 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-const pkg = (name: string, globalSetup: string[] = []) => ({
+const pkg = (name: string, setup: { globalSetup?: string[]; setupFiles?: string[] } = {}) => ({
   extends: true as const,
   test: {
     name,
     root: `packages/${name}`,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    globalSetup,
+    ...setup,
   },
 });
 
@@ -18,7 +18,15 @@ export default defineConfig({
   test: {
     // The server's store is tested on a real PostgreSQL, started once per run for that project
     // only (Vitest runs a project's globalSetup only when some of its test files are selected).
-    projects: [pkg('core'), pkg('client'), pkg('server', ['test/support/postgres.ts'])],
+    // Every server suite also fails if a secret reaches a log line (test/support/no-secrets-in-logs.ts).
+    projects: [
+      pkg('core'),
+      pkg('client'),
+      pkg('server', {
+        globalSetup: ['test/support/postgres.ts'],
+        setupFiles: ['test/support/no-secrets-in-logs.ts'],
+      }),
+    ],
     testTimeout: 20_000,
   },
 });
