@@ -1,22 +1,28 @@
 // `npm run bench`: Keyward against bare primitives and peers, measured in the same run.
 // Targets are ratios, never absolute times: this machine is shared and noisy. Each pair is
 // measured in several interleaved rounds and the median ratio is reported.
+//
+// Knobs: BENCH_ONLY=core|http; core: BENCH_ROUNDS (5), BENCH_TIME_MS (400); HTTP (http.mjs):
+// BENCH_HTTP_ROUNDS (BENCH_ROUNDS if set, else 7), BENCH_HTTP_SECONDS (2 per variant and round),
+// BENCH_HTTP_WARMUP_SECONDS (1), BENCH_HTTP_CONNECTIONS (10),
+// BENCH_HTTP_MAX_SIGNED (50000), BENCH_HTTP_VERBOSE=1 (every measurement), BENCH_HTTP_CPU_PROF=<dir>
+// (the servers run with --cpu-prof and write their profiles there).
 import { Bench } from 'tinybench';
 import { coreScenarios } from './core.mjs';
+import { runHttp } from './http.mjs';
+import { fmt, median } from './stats.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// The HTTP section's slices are short and the machine noisy: more rounds by default.
+const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? process.env.BENCH_ROUNDS ?? 7);
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 400);
+const ONLY = process.env.BENCH_ONLY;
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
 let missed = 0;
-console.log(`@keyward/core — ${ROUNDS} interleaved rounds of ${TIME_MS} ms per task, Node ${process.version}\n`);
-for (const s of coreScenarios) {
+if (ONLY !== 'http') {
+  console.log(`@keyward/core — ${ROUNDS} interleaved rounds of ${TIME_MS} ms per task, Node ${process.version}\n`);
+}
+for (const s of ONLY === 'http' ? [] : coreScenarios) {
   const verifyHz = [];
   const hmacHz = [];
   const ratios = [];
@@ -48,6 +54,7 @@ for (const s of coreScenarios) {
     `  ratio ${ratio.toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')}), target ≥ ${s.target}: ${ok ? 'met' : 'MISSED'}\n`,
   );
 }
+if (ONLY !== 'core') missed += await runHttp({ rounds: HTTP_ROUNDS });
 if (missed > 0) {
   console.log(`${missed} target(s) missed.`);
   process.exitCode = 1;

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { constantTimeEqual, ERROR_CODES, type ErrorCode, hashSecret, oauthProblem } from '@keyward/core';
+import { constantTimeEqual, ERROR_CODES, type ErrorCode, hashSecret, identify, oauthProblem } from '@keyward/core';
 import { LruCache } from '../state/cache.js';
 import type { Limit, Limiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
@@ -35,8 +35,8 @@ export interface VerifierSettings {
 /** A cached key: its credential, or null for an id known not to exist. */
 interface CachedKey {
   readonly credential: KeyCredential | null;
-  /** Sealed secrets opened once, for OAuth 1.0a; filled on first use. */
-  opened?: { readonly secret: string; readonly expiresAt: number | null }[];
+  /** Sealed secrets opened once, filled on first use: `kw_sk_…` and its raw secret part. */
+  opened?: { readonly secret: string; readonly raw: string; readonly expiresAt: number | null }[];
 }
 
 /** Extra parts of a refusal. */
@@ -51,8 +51,10 @@ export interface RefusalExtras {
 }
 
 // Compared against when a key id is unknown, so the miss costs what a hit costs.
-// Same length as a real hash (base64url of 32 bytes), never equal to one (not base64url).
-const DUMMY_HASH = '#'.repeat(43);
+// Compared against when there is nothing to compare (an unknown key or token), so a miss costs
+// what a hit costs: as long as a secret hash (base64url of 32 bytes) and a raw key secret (43
+// base62 characters), and equal to neither.
+const UNMATCHABLE = '#'.repeat(43);
 
 /** The shared machinery of the methods. */
 export class VerifierContext {
@@ -146,19 +148,15 @@ export class VerifierContext {
   }
 
   /**
-   * Whether `rawSecret` is a valid secret of the key: every secret valid now is compared in
-   * constant time with no early exit, and an unknown key costs the same hash and compare.
+   * Whether `rawSecret` is a valid secret of the key: compared in constant time against every
+   * secret valid now (opened once per cache entry, so a cached key costs no hash), with no early
+   * exit; an unknown key costs one comparison against a dummy of the same length.
    */
-  secretMatches(entry: CachedKey, rawSecret: string): boolean {
-    const presented = hashSecret(this.store.context.keyring.pepper, rawSecret);
-    const now = this.clock.now();
+  secretMatches(rawId: string, entry: CachedKey, rawSecret: string): boolean {
+    const live = this.liveSecrets(rawId, entry);
+    if (live.length === 0) constantTimeEqual(UNMATCHABLE, rawSecret);
     let matched = false;
-    const secrets = entry.credential?.secrets ?? [];
-    if (secrets.length === 0) constantTimeEqual(presented, DUMMY_HASH);
-    for (const s of secrets) {
-      const live = s.expiresAt === null || s.expiresAt > now;
-      matched = (constantTimeEqual(s.hash, presented) && live) || matched;
-    }
+    for (const s of live) matched = constantTimeEqual(s.raw, rawSecret) || matched;
     return matched;
   }
 
@@ -173,19 +171,26 @@ export class VerifierContext {
       if (token !== undefined) this.tokens.set(rawId, token);
     }
     const presented = hashSecret(this.store.context.keyring.pepper, rawSecret);
-    const matched = constantTimeEqual(token?.hash ?? DUMMY_HASH, presented);
+    const matched = constantTimeEqual(token?.hash ?? UNMATCHABLE, presented);
     return matched ? token : undefined;
   }
 
-  /** The key's secrets in clear (`kw_sk_…`) valid now, for OAuth 1.0a; opened once per cache entry. */
+  /** The key's secrets in clear (`kw_sk_…`) valid now, for OAuth 1.0a. */
   openSecrets(rawId: string, entry: CachedKey): string[] {
+    return this.liveSecrets(rawId, entry).map((s) => s.secret);
+  }
+
+  // Opens the sealed secrets once per cache entry; filters those past their grace period now.
+  private liveSecrets(rawId: string, entry: CachedKey): NonNullable<CachedKey['opened']> {
     if (entry.credential === null) return [];
-    entry.opened ??= this.store.keys.openSecrets(rawId, entry.credential).map((secret, i) => ({
+    const { credential } = entry;
+    entry.opened ??= this.store.keys.openSecrets(rawId, credential).map((secret, i) => ({
       secret,
-      expiresAt: entry.credential?.secrets[i]?.expiresAt ?? null,
+      raw: identify(secret)?.secret ?? '',
+      expiresAt: credential.secrets[i]?.expiresAt ?? null,
     }));
     const now = this.clock.now();
-    return entry.opened.filter((s) => s.expiresAt === null || s.expiresAt > now).map((s) => s.secret);
+    return entry.opened.filter((s) => s.expiresAt === null || s.expiresAt > now);
   }
 
   /** Refuses a key whose secret matched but whose state or settings forbid this method. */

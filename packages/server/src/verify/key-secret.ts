@@ -26,7 +26,7 @@ export async function verifyKeySecret(
   const limited = ctx.checkKeyFailures(rawId);
   if (limited !== undefined) return limited;
   const entry = await ctx.keyCredential(rawId);
-  if (!ctx.secretMatches(entry, rawSecret) || entry.credential === null) {
+  if (!ctx.secretMatches(rawId, entry, rawSecret) || entry.credential === null) {
     ctx.recordFailure(transport, rawId);
     return ctx.refuse('key_unknown', { bearerPresented: bearer });
   }
