@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES } from '@keyward/core';
 import { checkScopes } from '../verify/scopes.js';
-import type { Principal, Refusal, RouteOptions } from '../verify/types.js';
+import type { Refusal, RouteOptions } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { fromNodeRequest, rawBodyOf, renderRefusal } from './http.js';
 
