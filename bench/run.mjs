@@ -2,7 +2,7 @@
 // Targets are ratios, never absolute times: this machine is shared and noisy. Each pair is
 // measured in several interleaved rounds and the median ratio is reported.
 //
-// Knobs: BENCH_ONLY=core|http; core: BENCH_ROUNDS (5), BENCH_TIME_MS (400); HTTP (http.mjs):
+// Knobs: BENCH_ONLY=core|timing|http; core: BENCH_ROUNDS (5), BENCH_TIME_MS (400); HTTP (http.mjs):
 // BENCH_HTTP_ROUNDS (BENCH_ROUNDS if set, else 7), BENCH_HTTP_SECONDS (2 per variant and round),
 // BENCH_HTTP_WARMUP_SECONDS (1), BENCH_HTTP_CONNECTIONS (10),
 // BENCH_HTTP_MAX_SIGNED (50000), BENCH_HTTP_VERBOSE=1 (every measurement), BENCH_HTTP_CPU_PROF=<dir>
@@ -11,6 +11,7 @@ import { Bench } from 'tinybench';
 import { coreScenarios } from './core.mjs';
 import { runHttp } from './http.mjs';
 import { fmt, median } from './stats.mjs';
+import { runTiming } from './timing.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 // The HTTP section's slices are short and the machine noisy: more rounds by default.
@@ -19,10 +20,10 @@ const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 400);
 const ONLY = process.env.BENCH_ONLY;
 
 let missed = 0;
-if (ONLY !== 'http') {
+if (ONLY === undefined || ONLY === 'core') {
   console.log(`@keyward/core — ${ROUNDS} interleaved rounds of ${TIME_MS} ms per task, Node ${process.version}\n`);
 }
-for (const s of ONLY === 'http' ? [] : coreScenarios) {
+for (const s of ONLY === undefined || ONLY === 'core' ? coreScenarios : []) {
   const verifyHz = [];
   const hmacHz = [];
   const ratios = [];
@@ -54,7 +55,8 @@ for (const s of ONLY === 'http' ? [] : coreScenarios) {
     `  ratio ${ratio.toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')}), target ≥ ${s.target}: ${ok ? 'met' : 'MISSED'}\n`,
   );
 }
-if (ONLY !== 'core') missed += await runHttp({ rounds: HTTP_ROUNDS });
+if (ONLY === undefined || ONLY === 'timing') missed += await runTiming({ rounds: ROUNDS, timeMs: TIME_MS });
+if (ONLY === undefined || ONLY === 'http') missed += await runHttp({ rounds: HTTP_ROUNDS });
 if (missed > 0) {
   console.log(`${missed} target(s) missed.`);
   process.exitCode = 1;
