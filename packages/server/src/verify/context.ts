@@ -60,6 +60,7 @@ const UNMATCHABLE = '#'.repeat(43);
 export class VerifierContext {
   private readonly keys: LruCache<CachedKey>;
   private readonly tokens: LruCache<AccessToken & { readonly hash: string }>;
+  private readonly revokedJtis: LruCache<boolean>;
 
   constructor(
     readonly settings: VerifierSettings,
@@ -72,6 +73,7 @@ export class VerifierContext {
   ) {
     this.keys = new LruCache<CachedKey>({ clock, ...cache });
     this.tokens = new LruCache<AccessToken & { readonly hash: string }>({ clock, ...cache });
+    this.revokedJtis = new LruCache<boolean>({ clock, ...cache });
     // Revoke, rotate, disable, create: drop the cached copy at once (RFC-free, our promise).
     store.context.invalidations.subscribe((event) => {
       // A key's or an account's change may have revoked their tokens in the same transaction.
@@ -81,7 +83,10 @@ export class VerifierContext {
       } else if (event.kind === 'account') {
         this.keys.deleteWhere((v) => v.credential?.key.accountId === event.id);
         this.tokens.deleteWhere((t) => t.accountId === event.id);
-      } else this.tokens.delete(event.id);
+      } else {
+        this.tokens.delete(event.id);
+        this.revokedJtis.delete(event.id);
+      }
     });
   }
 
@@ -173,6 +178,19 @@ export class VerifierContext {
     const presented = hashSecret(this.store.context.keyring.pepper, rawSecret);
     const matched = constantTimeEqual(token?.hash ?? UNMATCHABLE, presented);
     return matched ? token : undefined;
+  }
+
+  /**
+   * Whether a JWT's `jti` names an access token recorded as revoked (an issuer that records its
+   * JWTs can revoke them, RFC 7009). Cached either way; a revocation invalidates the entry.
+   */
+  async jtiRevoked(jti: string): Promise<boolean> {
+    let revoked = this.revokedJtis.get(jti);
+    if (revoked === undefined) {
+      revoked = ((await this.store.tokens.lookup(jti))?.revokedAt ?? null) !== null;
+      this.revokedJtis.set(jti, revoked);
+    }
+    return revoked;
   }
 
   /** The key's secrets in clear (`kw_sk_…`) valid now, for OAuth 1.0a. */

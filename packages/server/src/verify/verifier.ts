@@ -12,6 +12,7 @@ import { type Clock, systemClock } from '../store/context.js';
 import type { Store } from '../store/index.js';
 import { DEFAULT_SESSION_IDLE_MS } from '../store/sessions.js';
 import { headerValue, VerifierContext } from './context.js';
+import { type JwtOptions, jwtKeyResolver, looksLikeJwt, verifyJwtAccessToken } from './jwt.js';
 import { verifyApiKeyToken, verifyBasic } from './key-secret.js';
 import { verifyOAuth1Request } from './oauth1.js';
 import { checkScopes } from './scopes.js';
@@ -46,6 +47,8 @@ export interface VerifierOptions {
   readonly failuresPerKey?: Limit | undefined;
   /** Credential cache bounds. Default 10,000 keys for 60 s. */
   readonly cache?: { maxEntries?: number; ttlMs?: number } | undefined;
+  /** Verify JWT access tokens too (EdDSA, RFC 9068): the issuer, audience and signing keys. */
+  readonly jwt?: JwtOptions | undefined;
   /** A session used from another address than it was issued to: revoke it (default), reject the request, or allow. */
   readonly sessionIpPolicy?: SessionIpPolicy | undefined;
   /** Idle timeout a session's use slides forward, in milliseconds. Default 30 minutes. */
@@ -68,7 +71,7 @@ export interface Verifier {
 // Which method a bearer token is for, by its prefix (RFC 6750 tokens are opaque to clients,
 // not to us); anything unrecognised is treated as an API key and refused as malformed.
 function bearerMethod(token: string): 'api-key' | 'oauth2' | 'session' {
-  if (token.startsWith('kw_at_')) return 'oauth2';
+  if (token.startsWith('kw_at_') || looksLikeJwt(token)) return 'oauth2';
   if (token.startsWith('kw_st_')) return 'session';
   return 'api-key';
 }
@@ -108,6 +111,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     options.cache ?? {},
   );
   const { methods } = ctx.settings;
+  const jwt = options.jwt === undefined ? undefined : { options: options.jwt, getKey: jwtKeyResolver(options.jwt) };
 
   async function dispatch(req: VerifyRequest, route: RouteOptions): Promise<Outcome> {
     const transport = transportOf(req, ctx.proxies);
@@ -129,7 +133,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
         const method = bearerMethod(token);
         if (!methods.has(method)) return ctx.refuse('scheme_unsupported', { bearerPresented: true });
         if (insecure(method)) return ctx.refuse('transport_insecure');
-        if (method === 'oauth2') return verifyAccessToken(ctx, transport, token);
+        if (method === 'oauth2') {
+          if (jwt !== undefined && looksLikeJwt(token))
+            return verifyJwtAccessToken(ctx, transport, token, jwt.options, jwt.getKey);
+          return verifyAccessToken(ctx, transport, token);
+        }
         if (method === 'session') return verifySessionToken(ctx, transport, token);
         return verifyApiKeyToken(ctx, transport, token);
       } else {

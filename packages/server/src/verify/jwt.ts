@@ -1,0 +1,72 @@
+/**
+ * OAuth 2.0 access tokens as JWTs (RFC 9068 profile, EdDSA), for deployments that issue them:
+ * signature and `iss`/`aud`/`exp` checked with jose, then the key named by `client_id` must
+ * still be usable, and a token whose `jti` was revoked is refused.
+ *
+ * @packageDocumentation
+ */
+
+import { identify } from '@keyward/core';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { VerifierContext } from './context.js';
+import type { Transport } from './transport.js';
+import type { Outcome } from './types.js';
+
+/** How the verifier checks JWT access tokens. */
+export interface JwtOptions {
+  /** The `iss` the tokens must carry (the token endpoint's issuer identifier). */
+  readonly issuer: string;
+  /** The `aud` the tokens must carry. */
+  readonly audience: string | readonly string[];
+  /** The signing keys: a JWK set (as served at /.well-known/jwks.json) or a jose key resolver. */
+  readonly keys: JSONWebKeySet | JWTVerifyGetKey;
+}
+
+/** A token in JWS compact serialization (RFC 7515 §7.1): three base64url parts. */
+export function looksLikeJwt(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
+}
+
+/** Resolves the option's keys once. */
+export function jwtKeyResolver(options: JwtOptions): JWTVerifyGetKey {
+  return typeof options.keys === 'function' ? options.keys : createLocalJWKSet(options.keys);
+}
+
+/** A JWT presented as `Authorization: Bearer` (RFC 6750 §2.1). */
+export async function verifyJwtAccessToken(
+  ctx: VerifierContext,
+  transport: Transport,
+  token: string,
+  options: JwtOptions,
+  getKey: JWTVerifyGetKey,
+): Promise<Outcome> {
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, getKey, {
+      issuer: options.issuer,
+      audience: [...(typeof options.audience === 'string' ? [options.audience] : options.audience)],
+      // EdDSA only: never `none`, never an HMAC "signed" with a public key (RFC 8725 §3.1).
+      algorithms: ['EdDSA'],
+      requiredClaims: ['exp', 'iat', 'jti', 'client_id'],
+      currentDate: new Date(ctx.clock.now()),
+    }));
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) return ctx.refuse('token_expired', { bearerPresented: true });
+    ctx.recordFailure(transport);
+    return ctx.refuse('token_invalid', { bearerPresented: true });
+  }
+  const client = typeof payload.client_id === 'string' ? identify(payload.client_id) : undefined;
+  const jti = payload.jti;
+  if (client?.type !== 'key_id' || client.id === undefined || typeof jti !== 'string') {
+    return ctx.refuse('token_invalid', { bearerPresented: true });
+  }
+  if (await ctx.jtiRevoked(jti)) return ctx.refuse('token_invalid', { bearerPresented: true });
+  const entry = await ctx.keyCredential(client.id);
+  const credential = entry.credential;
+  if (credential === null || (payload.sub !== undefined && payload.sub !== credential.key.accountId)) {
+    return ctx.refuse('token_invalid', { bearerPresented: true });
+  }
+  // RFC 9068 §2.2.3: `scope` is a space-separated list, as in RFC 6749 §3.3.
+  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter((s) => s !== '') : [];
+  return ctx.keyProblem(credential, 'oauth2') ?? ctx.admit(client.id, credential, 'oauth2', scopes);
+}
