@@ -11,7 +11,7 @@
 /** One entry of the error catalogue. */
 export interface ErrorCodeInfo {
   /** HTTP status the edge answers with. */
-  readonly status: 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503;
   /** One line saying what the code means, for docs and for `message` fields. */
   readonly meaning: string;
 }
@@ -79,12 +79,23 @@ export const ERROR_CODES = {
     status: 409,
     meaning: 'The object is in a state that does not allow this change (for example, rotating a revoked key).',
   },
+  login_failed: {
+    status: 401,
+    meaning: 'The email or password is wrong, or the account cannot log in (which one is not said).',
+  },
+  registration_closed: { status: 403, meaning: 'This server does not accept new accounts.' },
+  forbidden: { status: 403, meaning: 'The caller is authenticated but may not do this (for example, not an admin).' },
+  not_found: { status: 404, meaning: 'No such route or object.' },
+  method_unsupported: { status: 405, meaning: 'The route does not accept this HTTP method.' },
+  body_too_large: { status: 413, meaning: 'The request body is larger than the server accepts.' },
+  media_type_unsupported: { status: 415, meaning: 'The request body has a content type this route does not accept.' },
   rate_limited: { status: 429, meaning: 'Too many requests or failed attempts; retry after the given delay.' },
   seal_invalid: {
     status: 500,
     meaning: 'A sealed secret does not open under the configured master keys (wrong or missing key).',
   },
   store_unavailable: { status: 503, meaning: 'The credential store cannot be reached; the request is refused.' },
+  internal_error: { status: 500, meaning: 'An unexpected error; the request id identifies it in the server log.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** Stable machine-readable code of an expected failure. */

@@ -16,6 +16,7 @@ import type { CliContext } from './context.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
 import { EXIT_USAGE, formatError, USAGE_CODE } from './output.js';
+import { registerServe } from './serve.js';
 import { readAll } from './stdin.js';
 
 /** The version of `@keyward/server`, read from its package.json. */
@@ -79,6 +80,7 @@ export function createProgram(
   registerMigrate(program, ctx);
   registerAccounts(program, ctx);
   registerKeys(program, ctx);
+  registerServe(program, ctx);
   return program;
 }
 

@@ -1,0 +1,181 @@
+/**
+ * The Keyward server: a Fastify app with the OAuth 2.0 endpoints, accounts and sessions,
+ * self-service keys, the admin API, the verify API, health, metrics and the OpenAPI document,
+ * on an open store. {@link createServer} builds it without listening; the `serve` command and
+ * the tests listen on it.
+ *
+ * @packageDocumentation
+ */
+
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import formats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { keywardFastify } from '../adapters/fastify.js';
+import { MemoryLimiter } from '../state/limiter.js';
+import { SqlNonceStore } from '../state/nonces.js';
+import { type Clock, systemClock } from '../store/context.js';
+import { openStore, type Store } from '../store/index.js';
+import { createVerifier } from '../verify/verifier.js';
+import { accountRoutes } from './accounts/index.js';
+import { adminRoutes } from './admin/index.js';
+import type { KeywardConfig } from './config.js';
+import type { ServerContext } from './context.js';
+import { installErrorHandlers } from './errors.js';
+import { healthRoutes } from './health.js';
+import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
+import { oauthRoutes } from './oauth/index.js';
+import { openapiRoutes } from './openapi.js';
+import { verifyRoutes } from './verify.js';
+import { whoamiRoutes } from './whoami.js';
+
+/** What {@link createServer} takes besides the configuration. */
+export interface ServerOptions {
+  /** An open store to use (tests); by default one is opened from the configuration. */
+  readonly store?: Store | undefined;
+  readonly clock?: Clock | undefined;
+  /** Fastify's logger setting; default pino at the configured level, secrets redacted. */
+  readonly logger?: FastifyServerOptions['logger'] | undefined;
+}
+
+/** A built, not yet listening, Keyward server. */
+export interface KeywardServer {
+  readonly app: FastifyInstance;
+  readonly context: ServerContext;
+  /**
+   * Graceful stop: no new connections, in-flight requests finish, then usage counters are
+   * flushed and the store is closed (when the server opened it).
+   */
+  close(): Promise<void>;
+}
+
+// Nonces outlive the timestamp window; expired rows are swept this often.
+const NONCE_SWEEP_MS = 60_000;
+
+// Headers that carry credentials never reach a log line.
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["proxy-authorization"]',
+];
+
+/**
+ * Validators per part of the request: bodies are checked strictly (no type coercion, no
+ * removal of unknown fields: an array where a string belongs is a 400, not a silent fix);
+ * query strings and path parameters arrive as text and may be coerced to numbers.
+ */
+function validators() {
+  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
+  const loose = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false });
+  for (const ajv of [strict, loose]) {
+    formats.default(ajv);
+  }
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? strict : loose).compile(schema);
+}
+
+/** Builds the server on its store; resolves once every route is registered. */
+export async function createServer(config: KeywardConfig, options: ServerOptions = {}): Promise<KeywardServer> {
+  const clock = options.clock ?? systemClock;
+  const ownsStore = options.store === undefined;
+  const store =
+    options.store ??
+    (await openStore({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      masterKey: config.masterKey,
+      pepper: config.pepper,
+      clock,
+      usageFlushMs: config.usageFlushSeconds * 1000,
+    }));
+  const metrics = createMetrics();
+  const nonces = new SqlNonceStore(store.context.db, clock);
+  const limiter = new MemoryLimiter(clock);
+
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: {
+        // The path only: a query string may hold something a caller should not have put there.
+        req: (req) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }),
+      },
+    },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: config.bodyLimitBytes,
+    // X-Forwarded-* are believed from the configured proxies only (request.ip, request.protocol).
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    ...(config.tls === undefined
+      ? {}
+      : { https: { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } }),
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validators());
+
+  const verifier = instrumentVerifier(
+    createVerifier({
+      store,
+      nonces,
+      limiter,
+      clock,
+      origin: config.publicUrl,
+      trustProxy: config.trustProxy,
+      methods: config.methods,
+      timestampWindowSeconds: config.timestampWindowSeconds,
+      plaintext: config.plaintext,
+      apiKeyHeader: config.apiKeyHeader,
+      failuresPerIp: config.limits.failuresPerIp,
+      failuresPerKey: config.limits.failuresPerKey,
+      sessionIpPolicy: config.sessionIpPolicy,
+      sessionIdleMs: config.sessionIdleSeconds * 1000,
+      onError: (error) => {
+        metrics.storeErrors.inc({ source: 'verifier' });
+        app.log.error({ err: error }, 'verifier failed closed');
+      },
+    }),
+    metrics,
+  );
+  const context: ServerContext = { config, store, verifier, nonces, limiter, clock, metrics };
+  app.decorate('kw', context);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+  });
+  installErrorHandlers(app);
+  await app.register(keywardFastify, { verifier, rawBodyLimit: config.bodyLimitBytes });
+  await app.register(metricsRoutes);
+  await app.register(openapiRoutes);
+  await app.register(healthRoutes);
+  await app.register(whoamiRoutes);
+  await app.register(oauthRoutes);
+  await app.register(accountRoutes);
+  await app.register(adminRoutes);
+  await app.register(verifyRoutes);
+
+  nonces.start(NONCE_SWEEP_MS, (error) => {
+    metrics.storeErrors.inc({ source: 'nonce_sweep' });
+    app.log.warn({ err: error }, 'nonce sweep failed');
+  });
+  await app.ready();
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    context,
+    close() {
+      closing ??= (async () => {
+        nonces.stop();
+        try {
+          await app.close();
+        } finally {
+          if (ownsStore) await store.close();
+          else await store.usage.flush();
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// The server's skeleton: health, the demo route with a key, the one error shape, metrics.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let t: TestServer;
+let basic: string;
+
+beforeAll(async () => {
+  t = await startTestServer('sqlite');
+  const { store } = t.server.context;
+  const account = await store.accounts.create(
+    { email: 'smoke@example.com', password: 'correct horse battery' },
+    { type: 'system' },
+  );
+  if (!account.ok) throw new Error(account.code);
+  const key = await store.keys.create(account.value.id, { name: 'smoke' }, { type: 'system' });
+  if (!key.ok) throw new Error(key.code);
+  basic = `Basic ${Buffer.from(`${key.value.id}:${key.value.secret}`).toString('base64')}`;
+});
+afterAll(() => t?.close());
+
+describe('server skeleton', () => {
+  it('answers /healthz and /readyz', async () => {
+    expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ status: 'ok' });
+  });
+
+  it('lets a key through /v1/whoami and refuses a request without one in the one error shape', async () => {
+    const ok = await fetch(`${t.url}/v1/whoami`, { headers: { authorization: basic } });
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).principal.method).toBe('basic');
+    const no = await fetch(`${t.url}/v1/whoami`);
+    expect(no.status).toBe(401);
+    const body = await no.json();
+    expect(body.error.code).toBe('credentials_missing');
+    expect(body.error.requestId).toBe(no.headers.get('x-request-id'));
+  });
+
+  it('answers unknown routes with not_found and bad JSON with invalid_input', async () => {
+    const missing = await fetch(`${t.url}/nope`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error.code).toBe('not_found');
+    const bad = await fetch(`${t.url}/v1/whoami`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: '{"__proto__": {"x": 1}}',
+    });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_input');
+  });
+
+  it('serves Prometheus metrics with verifications by method and outcome', async () => {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    expect(text).toMatch(/keyward_verifications_total\{method="basic",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/keyward_verifications_total\{method="none",outcome="credentials_missing"\} [1-9]/);
+    expect(text).toContain('keyward_http_request_duration_seconds_bucket');
+  });
+});
