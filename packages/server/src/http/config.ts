@@ -179,7 +179,7 @@ export interface ConfigSources {
 export function loadConfig(sources: ConfigSources = {}): KeywardConfig {
   const env = sources.env ?? process.env;
   const cwd = sources.cwd ?? process.cwd();
-  const named = env.KEYWARD_CONFIG;
+  const named = env.KEYWARD_CONFIG === '' ? undefined : env.KEYWARD_CONFIG;
   const file = resolve(cwd, named ?? 'keyward.config.json');
   let fromFile: Record<string, unknown> = {};
   if (named !== undefined || existsSync(file)) {
