@@ -239,4 +239,57 @@ export class Accounts {
     if (row.status !== 'active') return fail('account_disabled') as Failure<'account_disabled'>;
     return succeed(toAccount(row));
   }
+
+  /**
+   * Deletes an account and everything it owns, in one transaction: its keys with their
+   * secrets and hourly usage, its access tokens and its sessions. The audit trail stays (the
+   * table is append-only) and gains an `account.delete` event with what was removed; ids in
+   * older events then name an account that no longer exists. Caches are told once it committed,
+   * so a credential of the account stops working at once. The email address is free again.
+   * Whether the actor may delete this account (not itself) is the caller's to check.
+   */
+  async delete(
+    idOrEmail: string,
+    actor: Actor,
+  ): Promise<
+    Result<{ account: Account; removed: { keys: number; sessions: number; tokens: number } }, 'account_not_found'>
+  > {
+    const account = await this.find(idOrEmail);
+    if (account === undefined) return fail('account_not_found');
+    const outcome = await this.ctx.db.transaction().execute(async (trx) => {
+      const keyIds = (await trx.selectFrom('api_keys').select('id').where('account_id', '=', account.id).execute()).map(
+        (k) => k.id,
+      );
+      const ownKeys = trx.selectFrom('api_keys').select('id').where('account_id', '=', account.id);
+      // Children first, explicitly: the foreign keys cascade too, but a table added later
+      // without a cascade then fails the delete (and rolls it back) instead of orphaning rows.
+      await trx.deleteFrom('usage_hourly').where('key_id', 'in', ownKeys).execute();
+      await trx.deleteFrom('key_secrets').where('key_id', 'in', ownKeys).execute();
+      const tokens = await trx
+        .deleteFrom('access_tokens')
+        .where((eb) => eb.or([eb('account_id', '=', account.id), eb('key_id', 'in', ownKeys)]))
+        .executeTakeFirst();
+      const sessions = await trx.deleteFrom('sessions').where('account_id', '=', account.id).executeTakeFirst();
+      await trx.deleteFrom('api_keys').where('account_id', '=', account.id).execute();
+      const gone = await trx.deleteFrom('accounts').where('id', '=', account.id).executeTakeFirst();
+      // Deleted by someone else since it was read: nothing of it is left to remove.
+      if (Number(gone.numDeletedRows) === 0) return undefined;
+      const removed = {
+        keys: keyIds.length,
+        sessions: Number(sessions.numDeletedRows),
+        tokens: Number(tokens.numDeletedRows),
+      };
+      await this.audit.record(trx, actor, {
+        action: 'account.delete',
+        objectType: 'account',
+        objectId: account.id,
+        detail: { email: account.email, role: account.role, ...removed },
+      });
+      return { keyIds, removed };
+    });
+    if (outcome === undefined) return fail('account_not_found');
+    this.ctx.invalidations.publish({ kind: 'account', id: account.id });
+    for (const id of outcome.keyIds) this.ctx.invalidations.publish({ kind: 'key', id });
+    return succeed({ account, removed: outcome.removed });
+  }
 }

@@ -1,0 +1,199 @@
+/**
+ * Admin: any account's API keys. List an account's keys, get, update, disable, enable,
+ * revoke, rotate; every change goes through `store.keys` (audited, caches invalidated).
+ *
+ * @packageDocumentation
+ */
+
+import { Type } from 'typebox';
+import type { KeySettings } from '../../store/index.js';
+import { actorOf, RESERVED_SCOPE_PREFIX, type RouteModule } from '../context.js';
+import { ApiError, unwrap } from '../errors.js';
+import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
+import { adminGuard } from './guard.js';
+import { AccountParams, KeyParams, KeySchema, KeyUpdateSchema, keyJson } from './schemas.js';
+
+const tags = ['admin'];
+const security = ADMIN_CREDENTIAL;
+const KeyReply = Type.Object({ key: KeySchema }, { additionalProperties: false });
+const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
+
+/** `/v1/admin/accounts/:accountId/keys`, `/v1/admin/keys/:keyId…`. */
+export const adminKeyRoutes: RouteModule = async (app) => {
+  const preValidation = adminGuard(app);
+  const { store } = app.kw;
+
+  async function keyOf(keyId: string) {
+    const key = await store.keys.get(keyId);
+    if (key === undefined) throw new ApiError('key_not_found');
+    return key;
+  }
+
+  app.get(
+    '/v1/admin/accounts/:accountId/keys',
+    {
+      preValidation,
+      schema: {
+        tags,
+        security,
+        summary: "List an account's keys",
+        description: 'Oldest first; revoked keys only with `includeRevoked=true`.',
+        params: AccountParams,
+        querystring: Type.Object(
+          { includeRevoked: Type.Optional(Type.Boolean({ default: false })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ keys: Type.Array(KeySchema) }, { additionalProperties: false }),
+          ...errorResponses(...PROTECTED_ERRORS, 404),
+        },
+      },
+    },
+    async (request) => {
+      const account = await store.accounts.find(request.params.accountId);
+      if (account === undefined) throw new ApiError('account_not_found');
+      const keys = await store.keys.list({
+        accountId: account.id,
+        includeRevoked: request.query.includeRevoked === true,
+      });
+      return { keys: keys.map(keyJson) };
+    },
+  );
+
+  app.get(
+    '/v1/admin/keys/:keyId',
+    {
+      preValidation,
+      schema: {
+        tags,
+        security,
+        summary: 'Get a key',
+        params: KeyParams,
+        response: { 200: KeyReply, ...errorResponses(...PROTECTED_ERRORS, 404) },
+      },
+    },
+    async (request) => ({ key: keyJson(await keyOf(request.params.keyId)) }),
+  );
+
+  app.patch(
+    '/v1/admin/keys/:keyId',
+    {
+      preValidation,
+      schema: {
+        tags,
+        security,
+        summary: 'Update a key',
+        description:
+          'Changes any of name, scopes, methods, expiry, metadata and rate limit; the others stay. ' +
+          `Scopes starting with "${RESERVED_SCOPE_PREFIX}" are for keys of admin accounts only.`,
+        params: KeyParams,
+        body: KeyUpdateSchema,
+        response: { 200: KeyReply, ...errorResponses(...PROTECTED_ERRORS, 404, 409, 413, 415) },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const key = await keyOf(request.params.keyId);
+      if (body.scopes?.some((s) => s.startsWith(RESERVED_SCOPE_PREFIX)) === true) {
+        const owner = await store.accounts.find(key.accountId);
+        if (owner?.role !== 'admin')
+          throw new ApiError('scope_invalid', `scopes starting with "${RESERVED_SCOPE_PREFIX}" are for admin accounts`);
+      }
+      const settings: KeySettings = {
+        name: body.name,
+        scopes: body.scopes,
+        methods: body.methods,
+        expiresAt: body.expiresAt,
+        metadata: body.metadata as Record<string, unknown> | undefined,
+        rateLimit: body.rateLimit,
+      };
+      return { key: keyJson(unwrap(await store.keys.update(key.id, settings, actorOf(request)))) };
+    },
+  );
+
+  for (const action of ['disable', 'enable'] as const) {
+    app.post(
+      `/v1/admin/keys/:keyId/${action}`,
+      {
+        preValidation,
+        schema: {
+          tags,
+          security,
+          summary: action === 'disable' ? 'Disable a key' : 'Enable a key',
+          description:
+            action === 'disable'
+              ? 'The key stops working at once; `enable` brings it back.'
+              : 'Not while its account is disabled (409); never a revoked key (409).',
+          params: KeyParams,
+          response: { 200: KeyReply, ...errorResponses(...PROTECTED_ERRORS, 404, 409) },
+        },
+      },
+      async (request) => ({
+        key: keyJson(unwrap(await store.keys.setEnabled(request.params.keyId, action === 'enable', actorOf(request)))),
+      }),
+    );
+  }
+
+  app.post(
+    '/v1/admin/keys/:keyId/revoke',
+    {
+      preValidation,
+      schema: {
+        tags,
+        security,
+        summary: 'Revoke a key',
+        description:
+          'For good, with its access tokens; the key stays listed for the audit trail. Revoking a revoked key ' +
+          'changes nothing and succeeds.',
+        params: KeyParams,
+        response: { 200: KeyReply, ...errorResponses(...PROTECTED_ERRORS, 404) },
+      },
+    },
+    async (request) => ({ key: keyJson(unwrap(await store.keys.revoke(request.params.keyId, actorOf(request)))) }),
+  );
+
+  app.post(
+    '/v1/admin/keys/:keyId/rotate',
+    {
+      preValidation,
+      schema: {
+        tags,
+        security,
+        summary: 'Rotate a key',
+        description:
+          'Gives the key a new secret, shown once in this response. The old secret keeps working for ' +
+          '`graceSeconds` (default 86400; 0 ends it now).',
+        params: KeyParams,
+        body: Type.Object(
+          { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object(
+            {
+              key: KeySchema,
+              id: Type.String({ description: '`kw_kid_…`: Basic user-id, client_id, consumer key.' }),
+              secret: Type.String({ description: '`kw_sk_…`, shown once: Basic password, client_secret.' }),
+              token: Type.String({ description: '`kw_key_…`, shown once: Authorization: Bearer.' }),
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses(...PROTECTED_ERRORS, 404, 409, 415),
+        },
+      },
+    },
+    async (request, reply) => {
+      const grace = request.body.graceSeconds;
+      const issued = unwrap(
+        await store.keys.rotate(
+          request.params.keyId,
+          grace === undefined ? {} : { graceMs: grace * 1000 },
+          actorOf(request),
+        ),
+      );
+      // A secret in a response: no cache on the way may keep it.
+      reply.header('cache-control', 'no-store');
+      return { key: keyJson(issued.key), id: issued.id, secret: issued.secret, token: issued.token };
+    },
+  );
+};

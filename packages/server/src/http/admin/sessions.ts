@@ -1,0 +1,90 @@
+/**
+ * Admin: sessions. List an account's sessions (newest first, cursor), end one.
+ *
+ * @packageDocumentation
+ */
+
+import { Type } from 'typebox';
+import { Listing } from '../../store/listing.js';
+import { actorOf, type RouteModule } from '../context.js';
+import { ApiError } from '../errors.js';
+import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
+import { adminGuard } from './guard.js';
+import { AccountParams, Limit, NextCursor, SessionParams, SessionSchema } from './schemas.js';
+
+const tags = ['admin'];
+const security = ADMIN_CREDENTIAL;
+
+/** `/v1/admin/accounts/:accountId/sessions`, `/v1/admin/sessions/:sessionId`. */
+export const adminSessionRoutes: RouteModule = async (app) => {
+  const preValidation = adminGuard(app);
+  const { store } = app.kw;
+  const listing = new Listing(store.context);
+
+  app.get(
+    '/v1/admin/accounts/:accountId/sessions',
+    {
+      preValidation,
+      schema: {
+        tags,
+        security,
+        summary: "List an account's sessions",
+        description: 'Newest first; `active=true` keeps only sessions usable now. Pages: pass `next` as `after`.',
+        params: AccountParams,
+        querystring: Type.Object(
+          {
+            active: Type.Optional(Type.Boolean()),
+            limit: Limit,
+            after: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z_-]+$' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ sessions: Type.Array(SessionSchema), next: NextCursor }, { additionalProperties: false }),
+          ...errorResponses(...PROTECTED_ERRORS, 404),
+        },
+      },
+    },
+    async (request) => {
+      const account = await store.accounts.find(request.params.accountId);
+      if (account === undefined) throw new ApiError('account_not_found');
+      const { active, after } = request.query;
+      const page = await listing.sessions(account.id, { limit: request.query.limit ?? 50, after, active });
+      return { sessions: page.items, next: page.next };
+    },
+  );
+
+  app.delete(
+    '/v1/admin/sessions/:sessionId',
+    {
+      preValidation,
+      schema: {
+        tags,
+        security,
+        summary: 'End a session',
+        description: 'Its token stops working at once. Ending an ended session changes nothing and succeeds.',
+        params: SessionParams,
+        response: {
+          200: Type.Object({ session: SessionSchema }, { additionalProperties: false }),
+          ...errorResponses(...PROTECTED_ERRORS, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { sessionId } = request.params;
+      if ((await listing.session(sessionId)) === undefined) throw new ApiError('not_found', 'no session has this id');
+      // The repository's revoke is a single guarded update; the event follows it when it ended
+      // something (not in its transaction: a crash in between loses the event, never the revocation).
+      if (await store.sessions.revoke(sessionId)) {
+        await store.audit.record(store.context.db, actorOf(request), {
+          action: 'session.revoke',
+          objectType: 'session',
+          objectId: sessionId,
+        });
+      }
+      const session = await listing.session(sessionId);
+      if (session === undefined) throw new ApiError('not_found', 'no session has this id');
+      return { session };
+    },
+  );
+};

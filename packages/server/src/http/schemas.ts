@@ -1,0 +1,88 @@
+/**
+ * Schema parts shared by the route modules: the one error shape as a response schema, the
+ * security requirements of protected routes (named after the schemes the OpenAPI document
+ * declares), and the principal.
+ *
+ * @packageDocumentation
+ */
+
+import { Type } from 'typebox';
+import { ADMIN_SCOPE, VERIFY_SCOPE } from './context.js';
+
+/** Names of the security schemes in the OpenAPI document (`components.securitySchemes`). */
+export const SECURITY_SCHEMES = ['basic', 'bearer', 'oauth1', 'oauth2'] as const;
+
+/** Any Keyward credential: one requirement per scheme (the caller uses one of them). */
+export const ANY_CREDENTIAL: Record<string, string[]>[] = SECURITY_SCHEMES.map((name) => ({ [name]: [] }));
+
+/** A credential of an admin: an admin session, or a key (or its token) with `keyward:admin`. */
+export const ADMIN_CREDENTIAL: Record<string, string[]>[] = SECURITY_SCHEMES.map((name) => ({
+  [name]: name === 'oauth2' ? [ADMIN_SCOPE] : [],
+}));
+
+/** A credential allowed to call `POST /v1/verify`: `keyward:verify`, or an admin's. */
+export const VERIFY_CREDENTIAL: Record<string, string[]>[] = [
+  ...SECURITY_SCHEMES.map((name) => ({ [name]: name === 'oauth2' ? [VERIFY_SCOPE] : [] })),
+  { oauth2: [ADMIN_SCOPE] },
+];
+
+const errorBody = (description: string) =>
+  Type.Object(
+    {
+      error: Type.Object(
+        {
+          code: Type.String({ description: 'Stable machine-readable code (docs/errors.md).' }),
+          message: Type.String({ description: 'Human-readable, secret-free.' }),
+          requestId: Type.String({ description: 'Also in the x-request-id header and the server log.' }),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false, description },
+  );
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Malformed input: a field is missing, malformed, duplicated or out of range (invalid_input and kin).',
+  401: 'No credentials, or credentials that do not verify (with WWW-Authenticate challenges).',
+  403: 'Verified, but not allowed (forbidden, insufficient_scope, transport_insecure).',
+  404: 'No such object.',
+  409: 'The object is in a state that does not allow this change (invalid_state).',
+  413: 'The request body is larger than the server accepts.',
+  415: 'The body is not application/json.',
+  429: 'Too many failed attempts; see Retry-After.',
+  503: 'The credential store cannot be reached; nothing was changed.',
+};
+
+/** Error responses, in the one error shape, for the given statuses. */
+export function errorResponses(...statuses: number[]): Record<number, ReturnType<typeof errorBody>> {
+  const out: Record<number, ReturnType<typeof errorBody>> = {};
+  for (const status of statuses) {
+    out[status] = errorBody(ERROR_DESCRIPTIONS[status] ?? 'Error.');
+  }
+  return out;
+}
+
+/** Statuses every protected route can answer with, whatever it does. */
+export const PROTECTED_ERRORS = [400, 401, 403, 429, 503] as const;
+
+/** A verified principal (`request.keyward`). */
+export const PrincipalSchema = Type.Object(
+  {
+    accountId: Type.String(),
+    keyId: Type.Optional(Type.String({ description: '`kw_kid_…`, for key-based methods.' })),
+    sessionId: Type.Optional(Type.String({ description: 'For session and signed-session methods.' })),
+    scopes: Type.Array(Type.String()),
+    method: Type.Union(
+      [
+        Type.Literal('basic'),
+        Type.Literal('api-key'),
+        Type.Literal('oauth2'),
+        Type.Literal('oauth1'),
+        Type.Literal('session'),
+        Type.Literal('signed-session'),
+      ],
+      { description: 'The authentication method that verified.' },
+    ),
+  },
+  { additionalProperties: false },
+);

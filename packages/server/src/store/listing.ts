@@ -1,0 +1,245 @@
+/**
+ * Read-only listings across accounts for the admin API: sessions, access tokens and filtered
+ * audit events, each paginated by a cursor. Nothing here writes; revocations go through the
+ * {@link Sessions} and {@link AccessTokens} repositories, which own those rows.
+ *
+ * @packageDocumentation
+ */
+
+import { formatKeywardString } from '@keyward/core';
+import type { Selectable } from 'kysely';
+import type { AuditEvent } from './audit.js';
+import type { StoreContext } from './context.js';
+import type { AuditEventRow, SessionsTable } from './schema.js';
+
+type SessionsRow = Selectable<SessionsTable>;
+
+/** A session as an admin sees it: never its token hash or sealed secret. */
+export interface SessionInfo {
+  readonly id: string;
+  readonly accountId: string;
+  readonly clientIp: string;
+  readonly signed: boolean;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly idleExpiresAt: number;
+  readonly expiresAt: number;
+  readonly revokedAt: number | null;
+  /** Usable now: not revoked and before both expiries. */
+  readonly active: boolean;
+}
+
+/** An access token as an admin sees it: never its hash. */
+export interface TokenInfo {
+  readonly id: string;
+  /** `kw_kid_…` of the key it was issued to. */
+  readonly keyId: string;
+  readonly accountId: string;
+  readonly scopes: string[];
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly revokedAt: number | null;
+  /** Usable now: not revoked and not expired. */
+  readonly active: boolean;
+}
+
+/** A page of a listing: `next` is the cursor of the following page, null on the last one. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: string | null;
+}
+
+/** Filters of {@link Listing.audit}: everything optional, combined with AND. */
+export interface AuditFilter {
+  /** Id of the account, key or CLI user that acted. */
+  readonly actorId?: string | undefined;
+  readonly actorType?: AuditEventRow['actor_type'] | undefined;
+  /** Id of the object acted on (an account id, a `kw_kid_…`). */
+  readonly objectId?: string | undefined;
+  readonly objectType?: string | undefined;
+  /** An exact action (`key.revoke`), or a family ending in `.*` (`key.*`). */
+  readonly action?: string | undefined;
+  /** Inclusive lower bound, milliseconds. */
+  readonly from?: number | undefined;
+  /** Exclusive upper bound, milliseconds. */
+  readonly to?: number | undefined;
+  /** Cursor: the `id` of the last event of the previous page (events come newest first). */
+  readonly before?: string | undefined;
+  readonly limit: number;
+}
+
+// LIKE metacharacters are escaped so that `key_*` matches the text `key_`, not any character.
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The admin listings, on the store's database. */
+export class Listing {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /**
+   * Sessions of an account, newest first. `after` is the id of the last session of the
+   * previous page; `active` keeps only the sessions usable now.
+   */
+  async sessions(
+    accountId: string,
+    options: { limit: number; after?: string | undefined; active?: boolean | undefined },
+  ): Promise<Page<SessionInfo>> {
+    const now = this.ctx.clock.now();
+    let q = this.ctx.db.selectFrom('sessions').selectAll().where('account_id', '=', accountId);
+    if (options.active === true) {
+      q = q.where('revoked_at', 'is', null).where('expires_at', '>', now).where('idle_expires_at', '>', now);
+    }
+    if (options.after !== undefined) {
+      const cursor = await this.ctx.db
+        .selectFrom('sessions')
+        .select(['created_at', 'id'])
+        .where('id', '=', options.after)
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      if (cursor === undefined) return { items: [], next: null };
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', cursor.created_at),
+          eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
+        ]),
+      );
+    }
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit + 1)
+      .execute();
+    const items = rows.slice(0, options.limit).map((row) => toSessionInfo(row, now));
+    return { items, next: rows.length > options.limit ? (items.at(-1)?.id ?? null) : null };
+  }
+
+  /** One session by id, or undefined. */
+  async session(id: string): Promise<SessionInfo | undefined> {
+    const row = await this.ctx.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : toSessionInfo(row, this.ctx.clock.now());
+  }
+
+  /**
+   * Access tokens of an account or of a key (raw id), newest first. `after` is the id of the
+   * last token of the previous page.
+   */
+  async tokens(options: {
+    accountId?: string | undefined;
+    rawKeyId?: string | undefined;
+    active?: boolean | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<Page<TokenInfo>> {
+    const now = this.ctx.clock.now();
+    let q = this.ctx.db.selectFrom('access_tokens').selectAll();
+    if (options.accountId !== undefined) q = q.where('account_id', '=', options.accountId);
+    if (options.rawKeyId !== undefined) q = q.where('key_id', '=', options.rawKeyId);
+    if (options.active === true) q = q.where('revoked_at', 'is', null).where('expires_at', '>', now);
+    if (options.after !== undefined) {
+      const cursor = await this.ctx.db
+        .selectFrom('access_tokens')
+        .select(['created_at', 'id'])
+        .where('id', '=', options.after)
+        .executeTakeFirst();
+      if (cursor === undefined) return { items: [], next: null };
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', cursor.created_at),
+          eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
+        ]),
+      );
+    }
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit + 1)
+      .execute();
+    const items = rows.slice(0, options.limit).map((row) => toTokenInfo(row, now));
+    return { items, next: rows.length > options.limit ? (items.at(-1)?.id ?? null) : null };
+  }
+
+  /** One access token by its raw id, or undefined. */
+  async token(id: string): Promise<TokenInfo | undefined> {
+    const row = await this.ctx.db.selectFrom('access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : toTokenInfo(row, this.ctx.clock.now());
+  }
+
+  /**
+   * Audit events, newest first (by their time-ordered id), filtered. {@link AuditLog.list}
+   * has no action or type filters; this is its admin-facing superset.
+   */
+  async audit(filter: AuditFilter): Promise<Page<AuditEvent>> {
+    let q = this.ctx.db.selectFrom('audit_events').selectAll();
+    if (filter.actorId !== undefined) q = q.where('actor_id', '=', filter.actorId);
+    if (filter.actorType !== undefined) q = q.where('actor_type', '=', filter.actorType);
+    if (filter.objectId !== undefined) q = q.where('object_id', '=', filter.objectId);
+    if (filter.objectType !== undefined) q = q.where('object_type', '=', filter.objectType);
+    if (filter.action !== undefined) {
+      const action = filter.action;
+      q = action.endsWith('.*')
+        ? q.where((eb) => eb('action', 'like', eb.val(likePrefix(action.slice(0, -1)))))
+        : q.where('action', '=', action);
+    }
+    if (filter.from !== undefined) q = q.where('at', '>=', filter.from);
+    if (filter.to !== undefined) q = q.where('at', '<', filter.to);
+    if (filter.before !== undefined) q = q.where('id', '<', filter.before);
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(filter.limit + 1)
+      .execute();
+    const items = rows.slice(0, filter.limit).map(toEvent);
+    return { items, next: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
+  }
+}
+
+function toSessionInfo(row: SessionsRow, now: number): SessionInfo {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    clientIp: row.client_ip,
+    signed: row.sealed_secret !== null,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    idleExpiresAt: row.idle_expires_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    active: row.revoked_at === null && row.expires_at > now && row.idle_expires_at > now,
+  };
+}
+
+function toTokenInfo(
+  row: {
+    id: string;
+    key_id: string;
+    account_id: string;
+    scopes: string;
+    created_at: number;
+    expires_at: number;
+    revoked_at: number | null;
+  },
+  now: number,
+): TokenInfo {
+  return {
+    id: row.id,
+    keyId: formatKeywardString('key_id', { id: row.key_id }),
+    accountId: row.account_id,
+    scopes: JSON.parse(row.scopes) as string[],
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    active: row.revoked_at === null && row.expires_at > now,
+  };
+}
+
+function toEvent(row: AuditEventRow): AuditEvent {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: { type: row.actor_type, id: row.actor_id },
+    action: row.action,
+    object: { type: row.object_type, id: row.object_id },
+    ip: row.ip,
+    detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+  };
+}
