@@ -1,0 +1,218 @@
+// GET /openapi.json and GET /docs: every route but hidden ones is in the document, the document
+// is structurally OpenAPI 3.1, and the docs page is self-contained and escaped.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeHtml, HTTP_METHODS, type OpenApiDocument, renderDocsPage, renderSchema } from '../src/http/docs.js';
+import { openapiRoutes, registeredRoutes } from '../src/http/openapi.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let t: TestServer;
+let doc: OpenApiDocument & Record<string, unknown>;
+
+beforeAll(async () => {
+  t = await startTestServer('sqlite', { publicUrl: 'https://api.example.test' });
+  const res = await fetch(`${t.url}/openapi.json`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  doc = await res.json();
+});
+afterAll(() => t?.close());
+
+describe('GET /openapi.json', () => {
+  it('says who it is: OpenAPI 3.1, Keyward, the package version, the public URL', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info).toMatchObject({ title: 'Keyward', version: pkg.version });
+    expect(doc.servers).toEqual([{ url: 'https://api.example.test' }]);
+    const schemes = doc.components?.securitySchemes as Record<string, Record<string, unknown>>;
+    expect(schemes.basic).toMatchObject({ type: 'http', scheme: 'basic' });
+    expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(schemes.oauth1).toMatchObject({ type: 'apiKey', in: 'header', name: 'Authorization' });
+    expect(schemes.oauth1?.description).toMatch(/OAuth 1\.0a/);
+    expect(schemes.oauth2).toMatchObject({
+      type: 'oauth2',
+      flows: { clientCredentials: { tokenUrl: 'https://api.example.test/oauth/token' } },
+    });
+    expect((doc.tags ?? []).map((tag) => tag.name)).toEqual(expect.arrayContaining(['admin', 'verify']));
+  });
+
+  it('lists every registered route except hidden ones (and HEAD twins), and never /metrics', () => {
+    // Every route registered after the OpenAPI plugin (all route modules are), as onRoute saw it.
+    const routes = registeredRoutes(t.server.app);
+    // Sanity of the route listing itself: it sees the routes of several modules.
+    const urls = new Set(routes.map((r) => r.url));
+    for (const known of ['/healthz', '/v1/whoami', '/v1/verify', '/v1/admin/accounts', '/openapi.json', '/docs'])
+      expect(urls, known).toContain(known);
+    for (const route of routes) {
+      if (route.method === 'HEAD' || route.hidden) continue;
+      const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+      expect(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${route.url}`).toBeDefined();
+    }
+    expect(doc.paths['/metrics']).toBeUndefined();
+    const documented = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+    const expected = routes.filter((r) => r.method !== 'HEAD' && !r.hidden).length;
+    expect(documented).toBe(expected);
+  });
+
+  it('keeps routes with schema.hide out (on an app of its own with a hidden and a visible route)', async () => {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    app.decorate('kw', { config: { publicUrl: 'https://x.test' } } as never);
+    await app.register(openapiRoutes);
+    app.get('/secret-ops', { schema: { hide: true, tags: ['operations'], summary: 'hidden' } }, async () => 'x');
+    app.get('/visible', { schema: { tags: ['operations'], summary: 'visible' } }, async () => 'y');
+    await app.ready();
+    const own = (await app.inject('/openapi.json')).json();
+    expect(Object.keys(own.paths)).toEqual(expect.arrayContaining(['/visible', '/openapi.json', '/docs']));
+    expect(own.paths['/secret-ops']).toBeUndefined();
+    expect(registeredRoutes(app).find((r) => r.url === '/secret-ops')?.hidden).toBe(true);
+    expect((await app.inject('/docs')).body).not.toContain('/secret-ops');
+    await app.close();
+  });
+
+  it('is structurally valid OpenAPI 3.1: paths, parameters, operations, responses, security, tags', () => {
+    const problems: string[] = [];
+    const schemes = new Set(Object.keys(doc.components?.securitySchemes ?? {}));
+    const tags = new Set((doc.tags ?? []).map((tag) => tag.name));
+    const operationIds = new Set<string>();
+    // OpenAPI 3.1 schemas are JSON Schema 2020-12: the 3.0 `nullable` keyword does not exist.
+    if (JSON.stringify(doc).includes('"nullable"')) problems.push('uses the OpenAPI 3.0 keyword nullable');
+    for (const [path, item] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/')) problems.push(`${path}: a path must start with /`);
+      const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      for (const [method, op] of Object.entries(item) as [string, Record<string, unknown>][]) {
+        const where = `${method.toUpperCase()} ${path}`;
+        if (!(HTTP_METHODS as readonly string[]).includes(method)) problems.push(`${where}: not an HTTP method`);
+        const responses = op.responses as Record<string, { description?: unknown }> | undefined;
+        if (responses === undefined || Object.keys(responses).length === 0) problems.push(`${where}: no responses`);
+        for (const [status, response] of Object.entries(responses ?? {})) {
+          if (!/^(?:[1-5](?:\d\d|XX)|default)$/.test(status)) problems.push(`${where}: bad status ${status}`);
+          if (typeof response.description !== 'string') problems.push(`${where} ${status}: no description`);
+        }
+        if (typeof op.summary !== 'string' || op.summary === '') problems.push(`${where}: no summary`);
+        const params = (op.parameters ?? []) as { name: string; in: string; required?: boolean; schema?: unknown }[];
+        for (const name of templated) {
+          const p = params.find((q) => q.in === 'path' && q.name === name);
+          if (p === undefined || p.required !== true) problems.push(`${where}: path parameter ${name} not declared`);
+        }
+        const seen = new Set<string>();
+        for (const p of params) {
+          if (!['query', 'header', 'path', 'cookie'].includes(p.in)) problems.push(`${where}: bad parameter location`);
+          if (p.schema === undefined) problems.push(`${where}: parameter ${p.name} has no schema`);
+          if (seen.has(`${p.in}:${p.name}`)) problems.push(`${where}: parameter ${p.name} twice`);
+          seen.add(`${p.in}:${p.name}`);
+        }
+        const body = op.requestBody as { content?: Record<string, { schema?: unknown }> } | undefined;
+        if (body !== undefined && Object.keys(body.content ?? {}).length === 0) problems.push(`${where}: empty body`);
+        for (const requirement of (op.security ?? []) as Record<string, string[]>[]) {
+          for (const name of Object.keys(requirement))
+            if (!schemes.has(name)) problems.push(`${where}: unknown security scheme ${name}`);
+        }
+        for (const tag of (op.tags ?? []) as string[])
+          if (!tags.has(tag)) problems.push(`${where}: undeclared tag ${tag}`);
+        if (typeof op.operationId === 'string') {
+          if (operationIds.has(op.operationId)) problems.push(`${where}: operationId repeats`);
+          operationIds.add(op.operationId);
+        }
+      }
+    }
+    // Every $ref points into the document.
+    for (const ref of JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)) {
+      const target = (ref[1] ?? '').replace(/^#\//, '').split('/');
+      let node: unknown = doc;
+      for (const part of target) node = (node as Record<string, unknown> | undefined)?.[part];
+      if (node === undefined) problems.push(`dangling $ref ${ref[1]}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('documents the admin and verify routes with tags, security and schemas', () => {
+    const list = doc.paths['/v1/admin/accounts']?.get;
+    expect(list?.tags).toEqual(['admin']);
+    expect(list?.security).toContainEqual({ oauth2: ['keyward:admin'] });
+    expect(list?.responses?.['200']).toBeDefined();
+    expect(list?.responses?.['403']).toBeDefined();
+    const verify = doc.paths['/v1/verify']?.post;
+    expect(verify?.tags).toEqual(['verify']);
+    expect(verify?.security).toContainEqual({ oauth2: ['keyward:verify'] });
+    const schema = verify?.requestBody?.content?.['application/json']?.schema as Record<string, unknown>;
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.required).toEqual(expect.arrayContaining(['method', 'url', 'headers']));
+    // A route protected with protect() but no security in its schema still says it needs credentials.
+    expect(doc.paths['/v1/whoami']?.get?.security?.length).toBeGreaterThan(0);
+    expect(doc.paths['/healthz']?.get?.security).toBeUndefined();
+  });
+});
+
+describe('GET /docs', () => {
+  it('is one HTML page with every operation, nothing external, under a strict CSP', async () => {
+    const res = await fetch(`${t.url}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|@import|url\(/i);
+    expect(html).not.toMatch(/https?:\/\/(?!api\.example\.test)/);
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        expect(html).toContain(`${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code>`);
+        if (op.summary !== undefined) expect(html).toContain(escapeHtml(op.summary));
+      }
+    }
+    expect(html).toContain('Auth:');
+    expect(html).toContain('<code>remoteAddress</code>');
+  });
+
+  it('escapes whatever the document holds', () => {
+    const evil = '<script>alert("x")</script>';
+    const { html } = renderDocsPage({
+      openapi: '3.1.0',
+      info: { title: evil, version: '1', description: `\`${evil}\`` },
+      servers: [{ url: `https://x/${evil}` }],
+      tags: [{ name: evil, description: evil }],
+      paths: {
+        [`/a/${evil}`]: {
+          get: {
+            summary: evil,
+            description: evil,
+            tags: [evil],
+            security: [{ [evil]: [evil] }],
+            parameters: [{ name: evil, in: 'query', description: evil, schema: { type: 'string', pattern: evil } }],
+            responses: { '200': { description: evil, content: { [evil]: { schema: { const: evil } } } } },
+          },
+        },
+      },
+      components: { securitySchemes: { [evil]: { type: evil, description: evil } } },
+    });
+    expect(html).not.toContain('<script');
+    expect(html).toContain('&#60;script&#62;');
+  });
+
+  it('renders schemas readably: fields, required marks, unions, arrays, constraints', () => {
+    const html = renderSchema(
+      {
+        type: 'object',
+        required: ['a'],
+        additionalProperties: false,
+        properties: {
+          a: { type: 'string', maxLength: 5, description: 'the a' },
+          b: { type: 'array', items: { anyOf: [{ type: 'integer' }, { type: 'null' }] } },
+          c: { $ref: '#/components/schemas/C' },
+        },
+      },
+      {
+        openapi: '3.1.0',
+        info: { title: 't', version: '1' },
+        paths: {},
+        components: { schemas: { C: { const: 'c!' } } },
+      },
+    );
+    expect(html).toContain('<code>a</code> <span class="req">required</span>: string');
+    expect(html).toContain('maxLength 5');
+    expect(html).toContain('the a');
+    expect(html).toContain('array of integer or null');
+    expect(html).toContain('&#34;c!&#34;');
+  });
+});
