@@ -312,6 +312,8 @@ describe.each(ENGINES)('admin API on %s', (engine) => {
       expect((await call('GET', '/v1/whoami', { auth: `Bearer ${res.body.token}` })).status).toBe(200);
       const graced = await asAdmin('POST', `/v1/admin/keys/${k.id}/rotate`, { body: {} });
       expect(graced.status).toBe(200);
+      // No body at all means the defaults too.
+      expect((await asAdmin('POST', `/v1/admin/keys/${k.id}/rotate`)).status).toBe(200);
       expect((await call('GET', '/v1/whoami', { auth: basic({ ...k, secret: res.body.secret }) })).status).toBe(200);
       expect((await asAdmin('POST', `/v1/admin/keys/${k.id}/rotate`, { body: { graceSeconds: -1 } })).status).toBe(400);
       expect((await asAdmin('POST', `/v1/admin/keys/${k.id}/rotate`, { body: { graceSeconds: '1' } })).status).toBe(

@@ -155,14 +155,20 @@ export const adminKeyRoutes: RouteModule = async (app) => {
   app.post(
     '/v1/admin/keys/:keyId/rotate',
     {
-      preValidation,
+      preValidation: [
+        ...preValidation,
+        // Every field is optional: a request without a body means the defaults.
+        async function emptyBodyIsDefaults(request: { body: unknown }) {
+          if (request.body === undefined) request.body = {};
+        },
+      ],
       schema: {
         tags,
         security,
         summary: 'Rotate a key',
         description:
           'Gives the key a new secret, shown once in this response. The old secret keeps working for ' +
-          '`graceSeconds` (default 86400; 0 ends it now).',
+          '`graceSeconds` (default 86400; 0 ends it now). The body may be left out.',
         params: KeyParams,
         body: Type.Object(
           { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS })) },
