@@ -17,6 +17,7 @@ import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
 import { EXIT_USAGE, formatError, USAGE_CODE } from './output.js';
 import { registerServe } from './serve.js';
+import { registerSign } from './sign.js';
 import { readAll } from './stdin.js';
 
 /** The version of `@keyward/server`, read from its package.json. */
@@ -81,6 +82,7 @@ export function createProgram(
   registerAccounts(program, ctx);
   registerKeys(program, ctx);
   registerServe(program, ctx);
+  registerSign(program, ctx);
   return program;
 }
 
