@@ -84,6 +84,10 @@ export const ERROR_CODES = {
     meaning: 'The email or password is wrong, or the account cannot log in (which one is not said).',
   },
   registration_closed: { status: 403, meaning: 'This server does not accept new accounts.' },
+  password_incorrect: {
+    status: 403,
+    meaning: 'The current password given to confirm this change is wrong (the session itself is still valid).',
+  },
   forbidden: { status: 403, meaning: 'The caller is authenticated but may not do this (for example, not an admin).' },
   not_found: { status: 404, meaning: 'No such route or object.' },
   method_unsupported: { status: 405, meaning: 'The route does not accept this HTTP method.' },

@@ -1,13 +1,21 @@
 /**
- * A strict JSON body parser for the admin and verify APIs: on top of `JSON.parse`, it refuses
- * a key that appears twice in one object (`JSON.parse` silently keeps the last one, so two
- * layers reading the same text could disagree on what was sent), `__proto__` keys and
- * `constructor.prototype` (prototype poisoning), and every other content type (415).
+ * A strict JSON body parser for the admin, verify and account APIs: on top of `JSON.parse`, it
+ * refuses a key that appears twice in one object (`JSON.parse` silently keeps the last one, so
+ * two layers reading the same text could disagree on what was sent), `__proto__` keys and
+ * `constructor.prototype` (prototype poisoning), nesting deeper than {@link MAX_JSON_DEPTH},
+ * and every other content type (415).
  *
  * @packageDocumentation
  */
 
 import type { FastifyInstance } from 'fastify';
+
+/**
+ * Deepest nesting of objects and arrays accepted. `JSON.parse` copes with any depth, but
+ * `JSON.stringify` (the store writes key metadata with it) recurses and throws past a few
+ * thousand levels: a small body could turn into a 500 without this cap.
+ */
+export const MAX_JSON_DEPTH = 32;
 
 /** Why a JSON text is refused although it parses, or undefined when it is fine. */
 export function jsonProblem(text: string): string | undefined {
@@ -36,9 +44,11 @@ export function jsonProblem(text: string): string | undefined {
       top.keys.add(key);
       pendingKey = key;
     } else if (c === 0x7b /* { */) {
+      if (stack.length >= MAX_JSON_DEPTH) return `the JSON is nested deeper than ${MAX_JSON_DEPTH} levels`;
       stack.push({ keys: new Set(), parentKey: pendingKey });
       pendingKey = undefined;
     } else if (c === 0x5b /* [ */) {
+      if (stack.length >= MAX_JSON_DEPTH) return `the JSON is nested deeper than ${MAX_JSON_DEPTH} levels`;
       stack.push({ keys: null, parentKey: undefined });
       pendingKey = undefined;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {

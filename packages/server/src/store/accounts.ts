@@ -217,6 +217,74 @@ export class Accounts {
   }
 
   /**
+   * Changes an account's password after checking the current one (ASVS 4 §2.1.5), and in the
+   * same transaction ends every other session of the account and revokes its access tokens
+   * (ASVS 4 §3.3.3: a password change ends the other sessions), with an `account.password`
+   * audit event. API keys are credentials of their own and stay. Fails with
+   * `password_incorrect` (also when another change won the race), `password_rejected` or
+   * `account_not_found` (gone or disabled); nothing is written on failure.
+   */
+  async changePassword(
+    accountId: string,
+    change: { readonly currentPassword: string; readonly newPassword: string; readonly keepSessionId?: string },
+    actor: Actor,
+  ): Promise<
+    Result<
+      { account: Account; sessionsEnded: number; tokensRevoked: number },
+      'password_incorrect' | 'password_rejected' | 'account_not_found'
+    >
+  > {
+    const row = await this.ctx.db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+    if (row === undefined || row.status !== 'active') return fail('account_not_found');
+    if (!(await verifyPassword(row.password_hash, change.currentPassword))) return fail('password_incorrect');
+    const problem = passwordProblem(change.newPassword);
+    if (problem !== undefined) return fail('password_rejected', `password ${problem}`);
+    const passwordHash = await hashPassword(change.newPassword);
+    const now = this.ctx.clock.now();
+    const outcome = await this.ctx.db.transaction().execute(async (trx) => {
+      // Only if the hash is still the one verified above: of two changes racing with the same
+      // current password, the second finds it changed and fails instead of overwriting.
+      const updated = await trx
+        .updateTable('accounts')
+        .set({ password_hash: passwordHash, updated_at: now })
+        .where('id', '=', row.id)
+        .where('password_hash', '=', row.password_hash)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return undefined;
+      // Live sessions only, so that the count means something; expired ones are dead anyway.
+      let sessions = trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('account_id', '=', row.id)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('idle_expires_at', '>', now);
+      if (change.keepSessionId !== undefined) sessions = sessions.where('id', '!=', change.keepSessionId);
+      const ended = await sessions.executeTakeFirst();
+      const revoked = await trx
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('account_id', '=', row.id)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      const counts = { sessionsEnded: Number(ended.numUpdatedRows), tokensRevoked: Number(revoked.numUpdatedRows) };
+      await this.audit.record(trx, actor, {
+        action: 'account.password',
+        objectType: 'account',
+        objectId: row.id,
+        detail: counts,
+      });
+      return counts;
+    });
+    if (outcome === undefined) return fail('password_incorrect');
+    // Cached access tokens of the account are dropped at once (sessions are read per request).
+    this.ctx.invalidations.publish({ kind: 'account', id: row.id });
+    return succeed({ account: toAccount({ ...row, password_hash: passwordHash, updated_at: now }), ...outcome });
+  }
+
+  /**
    * Checks an email and password. Unknown email, wrong password and disabled account all fail
    * alike (`key_unknown`-style indistinguishability is the caller's to keep in its response);
    * an unknown email still costs one argon2id verification.

@@ -109,7 +109,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       accounts: new Accounts(context, audit),
       keys: new Keys(context, audit),
       tokens: new AccessTokens(context),
-      sessions: new Sessions(context),
+      sessions: new Sessions(context, audit),
       audit,
       usage,
       async close() {

@@ -19,7 +19,8 @@ import {
   sealSecret,
   succeed,
 } from '@keyward/core';
-import type { StoreContext } from './context.js';
+import type { AuditLog } from './audit.js';
+import type { Actor, Executor, StoreContext } from './context.js';
 
 /** Default idle timeout: 30 minutes. */
 export const DEFAULT_SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -80,15 +81,23 @@ function toSession(row: SessionRow): Session {
 
 /** The session repository. */
 export class Sessions {
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(
+    private readonly ctx: StoreContext,
+    /** Where logins and logouts are recorded; without it (verifier tests) nothing is audited. */
+    private readonly audit?: AuditLog | undefined,
+  ) {}
 
-  /** Starts a session for an account from a client address. */
+  /**
+   * Starts a session for an account from a client address. With an `actor`, the login is
+   * audited in the same transaction (ASVS 4 §7.2.1: authentication decisions are logged).
+   */
   async create(input: {
     accountId: string;
     clientIp: string;
     signed?: boolean;
     idleMs?: number;
     absoluteMs?: number;
+    actor?: Actor | undefined;
   }): Promise<Result<IssuedSession, 'invalid_input'>> {
     const idleMs = input.idleMs ?? DEFAULT_SESSION_IDLE_MS;
     const absoluteMs = input.absoluteMs ?? DEFAULT_SESSION_ABSOLUTE_MS;
@@ -112,8 +121,70 @@ export class Sessions {
       expires_at: now + absoluteMs,
       revoked_at: null,
     };
-    await this.ctx.db.insertInto('sessions').values(row).execute();
+    const { actor } = input;
+    const audit = this.audit;
+    if (actor === undefined || audit === undefined) await this.ctx.db.insertInto('sessions').values(row).execute();
+    else {
+      await this.ctx.db.transaction().execute(async (trx) => {
+        await trx.insertInto('sessions').values(row).execute();
+        await audit.record(trx, actor, {
+          action: 'session.create',
+          objectType: 'session',
+          objectId: row.id,
+          detail: { accountId: row.account_id, signed: secret !== undefined },
+        });
+      });
+    }
     return succeed({ session: toSession(row), token: generated.token, ...(secret === undefined ? {} : { secret }) });
+  }
+
+  /** A session by its id (never its token or secret), live or not. */
+  async get(sessionId: string): Promise<Session | undefined> {
+    const row = await this.ctx.db.selectFrom('sessions').selectAll().where('id', '=', sessionId).executeTakeFirst();
+    return row === undefined ? undefined : toSession(row);
+  }
+
+  /** The live sessions of an account (not ended, not past either expiry), newest first. */
+  async listLive(accountId: string): Promise<Session[]> {
+    const now = this.ctx.clock.now();
+    const rows = await this.ctx.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('idle_expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(toSession);
+  }
+
+  /**
+   * Ends every live session of an account but `keepSessionId` (the caller's own), audited;
+   * resolves how many ended. "Log out my other devices" (ASVS 4 §3.3.4).
+   */
+  async revokeOthers(accountId: string, keepSessionId: string, actor: Actor): Promise<number> {
+    const now = this.ctx.clock.now();
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('account_id', '=', accountId)
+        .where('id', '!=', keepSessionId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('idle_expires_at', '>', now)
+        .executeTakeFirst();
+      const ended = Number(result.numUpdatedRows);
+      await this.audit?.record(trx, actor, {
+        action: 'session.revoke_others',
+        objectType: 'account',
+        objectId: accountId,
+        detail: { kept: keepSessionId, ended },
+      });
+      return ended;
+    });
   }
 
   /**
@@ -149,14 +220,28 @@ export class Sessions {
       .execute();
   }
 
-  /** Ends a session. Resolves false when it had already ended. */
-  async revoke(sessionId: string): Promise<boolean> {
-    const result = await this.ctx.db
-      .updateTable('sessions')
-      .set({ revoked_at: this.ctx.clock.now() })
-      .where('id', '=', sessionId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  /**
+   * Ends a session. Resolves false when it had already ended. With an `actor` (a logout, as
+   * opposed to the verifier ending a session on a policy), the end is audited.
+   */
+  async revoke(sessionId: string, actor?: Actor): Promise<boolean> {
+    const now = this.ctx.clock.now();
+    const audit = this.audit;
+    const end = async (db: Executor) => {
+      const result = await db
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('id', '=', sessionId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    };
+    if (actor === undefined || audit === undefined) return end(this.ctx.db);
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const ended = await end(trx);
+      if (ended)
+        await audit.record(trx, actor, { action: 'session.revoke', objectType: 'session', objectId: sessionId });
+      return ended;
+    });
   }
 }
