@@ -26,7 +26,7 @@ import type { ServerContext } from './context.js';
 import { installErrorHandlers } from './errors.js';
 import { healthRoutes } from './health.js';
 import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
-import { oauthRoutes } from './oauth/index.js';
+import { jwtVerifierOptions, oauthRoutes } from './oauth/index.js';
 import { openapiRoutes } from './openapi.js';
 import { verifyRoutes } from './verify.js';
 import { whoamiRoutes } from './whoami.js';
@@ -132,6 +132,8 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       failuresPerKey: config.limits.failuresPerKey,
       sessionIpPolicy: config.sessionIpPolicy,
       sessionIdleMs: config.sessionIdleSeconds * 1000,
+      // The server's own JWT access tokens, when it issues them (tokenFormat 'jwt').
+      jwt: jwtVerifierOptions(config, store),
       onError: (error) => {
         metrics.storeErrors.inc({ source: 'verifier' });
         app.log.error({ err: error }, 'verifier failed closed');

@@ -21,6 +21,7 @@ import {
 import { Keys } from './keys.js';
 import { migrateToLatest } from './migrations.js';
 import { Sessions } from './sessions.js';
+import { SigningKeys } from './signing-keys.js';
 import { AccessTokens } from './tokens.js';
 import { UsageCounter } from './usage.js';
 
@@ -39,6 +40,8 @@ export interface StoreConfig {
   readonly usageFlushMs?: number | undefined;
   /** Told when a usage flush fails (the counts are kept for the next flush). Default: a process warning. */
   readonly onUsageFlushError?: ((error: unknown) => void) | undefined;
+  /** How long a JWT signing key signs before the next one is made, in milliseconds. Default 30 days. */
+  readonly signingKeyRotationMs?: number | undefined;
 }
 
 /** Reads the store configuration from environment variables. */
@@ -60,6 +63,8 @@ export interface Store {
   readonly accounts: Accounts;
   readonly keys: Keys;
   readonly tokens: AccessTokens;
+  /** Keys that sign JWT access tokens (made on demand, rotated, published as a JWK set). */
+  readonly signingKeys: SigningKeys;
   readonly sessions: Sessions;
   readonly audit: AuditLog;
   readonly usage: UsageCounter;
@@ -109,6 +114,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       accounts: new Accounts(context, audit),
       keys: new Keys(context, audit),
       tokens: new AccessTokens(context),
+      signingKeys: new SigningKeys(context, { rotationMs: config.signingKeyRotationMs }),
       sessions: new Sessions(context, audit),
       audit,
       usage,
@@ -136,4 +142,6 @@ export type { ApiKey, IssuedKey, KeyCredential, KeyMethod, KeySettings, RateLimi
 export { KEY_METHODS, keyStateProblem, parseKeyId } from './keys.js';
 export { migrateToLatest } from './migrations.js';
 export type { IssuedSession, Session } from './sessions.js';
-export type { AccessToken } from './tokens.js';
+export type { PublicJwk, PublicSigningKey, SigningKey, SigningKeyOptions } from './signing-keys.js';
+export { DEFAULT_SIGNING_KEY_ROTATION_MS, SigningKeys } from './signing-keys.js';
+export type { AccessToken, AccessTokenFormat, TokenGrant, TokenListOptions } from './tokens.js';

@@ -147,9 +147,28 @@ const initial: Migration = {
   },
 };
 
+// JWT access tokens (RFC 9068) are signed with keys kept here; see store/signing-keys.ts.
+const signingKeys: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('signing_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('generation', 'integer', (c) => c.notNull().unique())
+      .addColumn('algorithm', 'text', (c) => c.notNull())
+      .addColumn('public_jwk', 'text', (c) => c.notNull())
+      .addColumn('sealed_private_key', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('sign_until', 'bigint', (c) => c.notNull())
+      .addColumn('publish_until', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('signing_keys_publish').on('signing_keys').column('publish_until').execute();
+  },
+};
+
 /** Every migration, by name; names sort in the order they run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_signing_keys': signingKeys,
 };
 
 /**

@@ -88,6 +88,28 @@ export interface AccessTokensTable {
   revoked_at: Millis | null;
 }
 
+/**
+ * Ed25519 keys that sign JWT access tokens (RFC 9068). A key signs until `sign_until`, then the
+ * next generation takes over; its public half stays published until `publish_until`, when every
+ * token it signed has expired. The private key is sealed (AES-256-GCM) under the master key, bound
+ * to the key id, like key secrets.
+ */
+export interface SigningKeysTable {
+  /** `kid`: the RFC 7638 JWK thumbprint of the public key. */
+  id: string;
+  /** 1, 2, 3…, unique: two instances that rotate at once agree on one key per generation. */
+  generation: number;
+  /** JWS `alg` (RFC 7518 §3.1 / RFC 8037 §3.1): `EdDSA`. */
+  algorithm: string;
+  /** Public JWK (RFC 7517) as JSON, without `kid`, `alg`, `use`. */
+  public_jwk: string;
+  /** PKCS #8 DER of the private key, base64url, sealed with context `signing-key:<id>`. */
+  sealed_private_key: string;
+  created_at: Millis;
+  sign_until: Millis;
+  publish_until: Millis;
+}
+
 export interface SessionsTable {
   id: string;
   account_id: string;
@@ -137,6 +159,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   key_secrets: KeySecretsTable;
   access_tokens: AccessTokensTable;
+  signing_keys: SigningKeysTable;
   sessions: SessionsTable;
   nonces: NoncesTable;
   audit_events: AuditEventsTable;
@@ -146,5 +169,6 @@ export interface Database {
 export type AccountRow = Selectable<AccountsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type KeySecretRow = Selectable<KeySecretsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;

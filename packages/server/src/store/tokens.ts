@@ -3,18 +3,30 @@
  * of the secret part is stored; the id part is the lookup key. Issued for a key by the token
  * endpoint (client credentials, RFC 6749 §4.4), never for longer than an hour.
  *
+ * JWT access tokens (RFC 9068) are recorded here too, by their `jti`, so that they can be listed,
+ * introspected and revoked like opaque ones; their rows carry no hash that any secret matches.
+ *
  * @packageDocumentation
  */
 
-import { fail, generateToken, hashSecret, type Result, succeed } from '@keyward/core';
+import { fail, generateToken, hashSecret, ID_LENGTH, type Result, randomBase62, succeed } from '@keyward/core';
 import type { StoreContext } from './context.js';
 
 /** Longest access token lifetime: one hour. */
 export const MAX_TOKEN_TTL_MS = 60 * 60 * 1000;
 
+/**
+ * The `token_hash` of a row that records a JWT. Not base64url of 32 bytes, so no presented opaque
+ * token's hash ever equals it: a `jti` cannot be turned into a `kw_at_…` token.
+ */
+export const JWT_TOKEN_HASH = '!jwt';
+
+/** How an access token travels: an opaque `kw_at_…` string or a signed JWT. */
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
 /** An access token as the verifier sees it (never its secret). */
 export interface AccessToken {
-  /** Raw public id part. */
+  /** Raw public id part (the `jti` of a JWT). */
   readonly id: string;
   /** Raw id of the key it was issued to. */
   readonly keyId: string;
@@ -23,39 +35,81 @@ export interface AccessToken {
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly revokedAt: number | null;
+  readonly format: AccessTokenFormat;
 }
+
+/** What a token is issued for. */
+export interface TokenGrant {
+  /** Raw id of the key. */
+  readonly keyId: string;
+  readonly accountId: string;
+  /** Already narrowed to the key's scopes by the caller. */
+  readonly scopes: readonly string[];
+  /** Lifetime in milliseconds: 1 s to 1 h. */
+  readonly ttlMs: number;
+}
+
+/** Which tokens a listing covers. */
+export interface TokenListOptions {
+  /** Include revoked and expired tokens too. Default false: live tokens only. */
+  readonly includeInactive?: boolean | undefined;
+  /** At most this many, newest first. Default 100, at most 1000. */
+  readonly limit?: number | undefined;
+}
+
+type TokenRow = {
+  id: string;
+  key_id: string;
+  account_id: string;
+  token_hash: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+};
 
 /** The access token repository. */
 export class AccessTokens {
   constructor(private readonly ctx: StoreContext) {}
 
-  /**
-   * Issues a token for a key (raw id) with the given scopes (the caller narrows them to the
-   * key's). Returns the token string, shown once.
-   */
-  async issue(input: {
-    keyId: string;
-    accountId: string;
-    scopes: readonly string[];
-    ttlMs: number;
-  }): Promise<Result<{ token: string; accessToken: AccessToken }, 'invalid_input'>> {
-    if (!Number.isSafeInteger(input.ttlMs) || input.ttlMs < 1000 || input.ttlMs > MAX_TOKEN_TTL_MS) {
+  private row(grant: TokenGrant, id: string, hash: string): Result<TokenRow, 'invalid_input'> {
+    if (!Number.isSafeInteger(grant.ttlMs) || grant.ttlMs < 1000 || grant.ttlMs > MAX_TOKEN_TTL_MS) {
       return fail('invalid_input', 'token lifetime must be between 1 s and 1 h');
     }
-    const generated = generateToken('access_token', this.ctx.random);
     const now = this.ctx.clock.now();
-    const row = {
-      id: generated.id,
-      key_id: input.keyId,
-      account_id: input.accountId,
-      token_hash: hashSecret(this.ctx.keyring.pepper, generated.secret),
-      scopes: JSON.stringify(input.scopes),
+    return succeed({
+      id,
+      key_id: grant.keyId,
+      account_id: grant.accountId,
+      token_hash: hash,
+      scopes: JSON.stringify(grant.scopes),
       created_at: now,
-      expires_at: now + input.ttlMs,
+      expires_at: now + grant.ttlMs,
       revoked_at: null,
-    };
-    await this.ctx.db.insertInto('access_tokens').values(row).execute();
-    return succeed({ token: generated.token, accessToken: toToken(row) });
+    });
+  }
+
+  /**
+   * Issues an opaque token for a key (raw id) with the given scopes (the caller narrows them to
+   * the key's). Returns the token string, shown once.
+   */
+  async issue(grant: TokenGrant): Promise<Result<{ token: string; accessToken: AccessToken }, 'invalid_input'>> {
+    const generated = generateToken('access_token', this.ctx.random);
+    const row = this.row(grant, generated.id, hashSecret(this.ctx.keyring.pepper, generated.secret));
+    if (!row.ok) return row;
+    await this.ctx.db.insertInto('access_tokens').values(row.value).execute();
+    return succeed({ token: generated.token, accessToken: toToken(row.value) });
+  }
+
+  /**
+   * Records a JWT about to be signed: a new random `jti` (as long as an opaque token's id) with
+   * its key, account, scopes and expiry, so that it can be introspected and revoked.
+   */
+  async record(grant: TokenGrant): Promise<Result<AccessToken, 'invalid_input'>> {
+    const row = this.row(grant, randomBase62(ID_LENGTH, this.ctx.random), JWT_TOKEN_HASH);
+    if (!row.ok) return row;
+    await this.ctx.db.insertInto('access_tokens').values(row.value).execute();
+    return succeed(toToken(row.value));
   }
 
   /**
@@ -65,6 +119,26 @@ export class AccessTokens {
   async lookup(rawId: string): Promise<(AccessToken & { readonly hash: string }) | undefined> {
     const row = await this.ctx.db.selectFrom('access_tokens').selectAll().where('id', '=', rawId).executeTakeFirst();
     return row === undefined ? undefined : { ...toToken(row), hash: row.token_hash };
+  }
+
+  /** Tokens issued to a key (raw id), newest first. */
+  listForKey(rawKeyId: string, options: TokenListOptions = {}): Promise<AccessToken[]> {
+    return this.list('key_id', rawKeyId, options);
+  }
+
+  /** Tokens issued to any key of an account, newest first. */
+  listForAccount(accountId: string, options: TokenListOptions = {}): Promise<AccessToken[]> {
+    return this.list('account_id', accountId, options);
+  }
+
+  private async list(column: 'key_id' | 'account_id', value: string, options: TokenListOptions) {
+    const limit = Math.min(Math.max(1, Math.trunc(options.limit ?? 100)), 1000);
+    let q = this.ctx.db.selectFrom('access_tokens').selectAll().where(column, '=', value);
+    if (options.includeInactive !== true) {
+      q = q.where('revoked_at', 'is', null).where('expires_at', '>', this.ctx.clock.now());
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+    return rows.map(toToken);
   }
 
   /** Revokes a token (raw id). Resolves false when there was none to revoke. */
@@ -78,17 +152,50 @@ export class AccessTokens {
     this.ctx.invalidations.publish({ kind: 'token', id: rawId });
     return Number(result.numUpdatedRows) > 0;
   }
+
+  /** Revokes every live token of a key (raw id), leaving the key itself alone. Resolves how many. */
+  revokeForKey(rawKeyId: string): Promise<number> {
+    return this.revokeWhere('key_id', rawKeyId);
+  }
+
+  /** Revokes every live token of an account's keys. Resolves how many. */
+  revokeForAccount(accountId: string): Promise<number> {
+    return this.revokeWhere('account_id', accountId);
+  }
+
+  private async revokeWhere(column: 'key_id' | 'account_id', value: string): Promise<number> {
+    const now = this.ctx.clock.now();
+    const ids = await this.ctx.db.transaction().execute(async (trx) => {
+      const live = await trx
+        .selectFrom('access_tokens')
+        .select('id')
+        .where(column, '=', value)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .execute();
+      if (live.length === 0) return [];
+      const list = live.map((r) => r.id);
+      await trx
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('id', 'in', list)
+        .where('revoked_at', 'is', null)
+        .execute();
+      return list;
+    });
+    // One event per token: caches keyed by token id (opaque tokens, JWT jtis) drop each at once.
+    for (const id of ids) this.ctx.invalidations.publish({ kind: 'token', id });
+    return ids.length;
+  }
+
+  /** Deletes tokens that expired before `before` (milliseconds); they verify nowhere. Resolves how many. */
+  async purgeExpired(before: number): Promise<number> {
+    const result = await this.ctx.db.deleteFrom('access_tokens').where('expires_at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }
 
-function toToken(row: {
-  id: string;
-  key_id: string;
-  account_id: string;
-  scopes: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}): AccessToken {
+function toToken(row: TokenRow): AccessToken {
   return {
     id: row.id,
     keyId: row.key_id,
@@ -97,5 +204,6 @@ function toToken(row: {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
+    format: row.token_hash === JWT_TOKEN_HASH ? 'jwt' : 'opaque',
   };
 }

@@ -1,0 +1,150 @@
+// The repositories behind the OAuth endpoints, on SQLite and PostgreSQL: access tokens (JWT
+// records, listings, revocation of a key's or an account's tokens with immediate effect in the
+// verifier, purge) and signing keys (rotation period, resolver).
+import { formatKeywardString, identify } from '@keyward/core';
+import { SignJWT } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SigningKeys } from '../src/store/index.js';
+import type { Verifier } from '../src/verify/index.js';
+import { ENGINES } from './support/databases.js';
+import { type Harness, harness, request } from './support/verifier.js';
+
+const ISSUER = 'https://api.example.com';
+const HOUR = 60 * 60 * 1000;
+
+describe.each(ENGINES)('access tokens and signing keys (%s)', (engine) => {
+  let h: Harness;
+  let verifier: Verifier;
+  let keyId: string;
+
+  beforeEach(async () => {
+    h = await harness({ engine, keySettings: { scopes: ['read:orders'] } });
+    keyId = identify(h.key.id)?.id as string;
+    verifier = h.rebuild({ jwt: { issuer: ISSUER, audience: ISSUER, keys: h.store.signingKeys.keyResolver() } });
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  const bearer = (token: string) => request({ headers: { authorization: `Bearer ${token}` } });
+
+  async function opaque(rawKeyId = keyId, ttlMs = HOUR): Promise<string> {
+    const issued = await h.store.tokens.issue({ keyId: rawKeyId, accountId: h.key.key.accountId, scopes: [], ttlMs });
+    if (!issued.ok) throw new Error(issued.code);
+    return issued.value.token;
+  }
+
+  async function jwt(rawKeyId = keyId): Promise<{ token: string; jti: string }> {
+    const recorded = await h.store.tokens.record({
+      keyId: rawKeyId,
+      accountId: h.key.key.accountId,
+      scopes: ['read:orders'],
+      ttlMs: HOUR,
+    });
+    if (!recorded.ok) throw new Error(recorded.code);
+    const key = await h.store.signingKeys.current();
+    const t = recorded.value;
+    const token = await new SignJWT({
+      client_id: formatKeywardString('key_id', { id: rawKeyId }),
+      scope: 'read:orders',
+    })
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(ISSUER)
+      .setAudience(ISSUER)
+      .setSubject(t.accountId)
+      .setIssuedAt(Math.floor(t.createdAt / 1000))
+      .setExpirationTime(Math.floor(t.expiresAt / 1000))
+      .setJti(t.id)
+      .sign(key.privateKey);
+    return { token, jti: t.id };
+  }
+
+  it('records JWTs by jti, and no opaque token can be made of a jti', async () => {
+    const { token, jti } = await jwt();
+    expect((await verifier.verify(bearer(token))).ok).toBe(true);
+    expect(await h.store.tokens.lookup(jti)).toMatchObject({ format: 'jwt', keyId, revokedAt: null });
+    const secret = 'A'.repeat(43);
+    const forged = formatKeywardString('access_token', { id: jti, secret });
+    expect(await verifier.verify(bearer(forged))).toMatchObject({ status: 401, code: 'token_invalid' });
+    const recorded = await h.store.tokens.record({ keyId, accountId: h.key.key.accountId, scopes: [], ttlMs: 10 });
+    expect(recorded).toMatchObject({ ok: false, code: 'invalid_input' });
+  });
+
+  it('lists live tokens of a key or an account, newest first; inactive ones on request', async () => {
+    const other = await h.newKey();
+    const otherId = identify(other.id)?.id as string;
+    const first = identify(await opaque())?.id;
+    h.clock.t += 1000;
+    const second = (await jwt()).jti;
+    h.clock.t += 1000;
+    const short = identify(await opaque(keyId, 1000))?.id;
+    h.clock.t += 1000;
+    const theirs = identify(await opaque(otherId))?.id;
+    await h.store.tokens.revoke(first as string);
+    h.clock.t += 1000; // `short` has expired
+    expect((await h.store.tokens.listForKey(keyId)).map((t) => t.id)).toEqual([second]);
+    expect((await h.store.tokens.listForKey(keyId, { includeInactive: true })).map((t) => t.id)).toEqual([
+      short,
+      second,
+      first,
+    ]);
+    expect((await h.store.tokens.listForAccount(h.key.key.accountId)).map((t) => t.id)).toEqual([theirs, second]);
+    expect(await h.store.tokens.listForAccount(h.key.key.accountId, { includeInactive: true, limit: 2 })).toHaveLength(
+      2,
+    );
+  });
+
+  it("revokes a key's tokens at once in the verifier, opaque and JWT, leaving the key and other keys alone", async () => {
+    const other = await h.newKey();
+    const otherId = identify(other.id)?.id as string;
+    const mine = [await opaque(), (await jwt()).token];
+    const theirs = await opaque(otherId);
+    for (const t of [...mine, theirs]) expect((await verifier.verify(bearer(t))).ok).toBe(true); // cached now
+    expect(await h.store.tokens.revokeForKey(keyId)).toBe(2);
+    for (const t of mine) expect(await verifier.verify(bearer(t))).toMatchObject({ code: 'token_invalid' });
+    expect((await verifier.verify(bearer(theirs))).ok).toBe(true);
+    expect((await verifier.verify(request({ headers: { authorization: basic(h) } }))).ok).toBe(true);
+    expect(await h.store.tokens.revokeForKey(keyId)).toBe(0);
+  });
+
+  it("revokes every token of an account's keys", async () => {
+    const other = await h.newKey();
+    const tokens = [await opaque(), (await jwt()).token, await opaque(identify(other.id)?.id as string)];
+    for (const t of tokens) expect((await verifier.verify(bearer(t))).ok).toBe(true);
+    expect(await h.store.tokens.revokeForAccount(h.key.key.accountId)).toBe(3);
+    for (const t of tokens) expect(await verifier.verify(bearer(t))).toMatchObject({ code: 'token_invalid' });
+  });
+
+  it('purges tokens that expired before a time', async () => {
+    await opaque(keyId, 1000);
+    const live = identify(await opaque())?.id;
+    h.clock.t += 2000;
+    expect(await h.store.tokens.purgeExpired(h.clock.t)).toBe(1);
+    expect((await h.store.tokens.listForKey(keyId, { includeInactive: true })).map((t) => t.id)).toEqual([live]);
+  });
+
+  it('signs with one key for its rotation period, then makes the next; the resolver knows both', async () => {
+    const keys = new SigningKeys(h.store.context, { rotationMs: 2 * HOUR });
+    const k1 = await keys.current();
+    expect(k1.signUntil - k1.createdAt).toBe(2 * HOUR);
+    expect(k1.publishUntil - k1.signUntil).toBe(HOUR);
+    expect((await keys.current()).kid).toBe(k1.kid);
+    h.clock.t = k1.signUntil;
+    const k2 = await keys.current();
+    expect(k2.kid).not.toBe(k1.kid);
+    expect(k2.generation).toBe(k1.generation + 1);
+    expect((await keys.publishedKeys()).map((k) => k.kid)).toEqual([k2.kid, k1.kid]);
+    // A second repository on the same database (another instance) finds the same keys.
+    const elsewhere = new SigningKeys(h.store.context, { rotationMs: 2 * HOUR });
+    expect((await elsewhere.current()).kid).toBe(k2.kid);
+    const resolve = elsewhere.keyResolver();
+    await expect(resolve({ alg: 'EdDSA', kid: k1.kid }, { payload: '', signature: '' })).resolves.toBeDefined();
+    await expect(resolve({ alg: 'ES256', kid: k1.kid }, { payload: '', signature: '' })).rejects.toThrow();
+    await expect(resolve({ alg: 'EdDSA', kid: 'nope' }, { payload: '', signature: '' })).rejects.toThrow();
+    expect(() => new SigningKeys(h.store.context, { rotationMs: 1000 })).toThrow(TypeError);
+  });
+});
+
+function basic(h: Harness): string {
+  return `Basic ${Buffer.from(`${h.key.id}:${h.key.secret}`).toString('base64')}`;
+}
