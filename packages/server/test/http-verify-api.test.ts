@@ -151,7 +151,12 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
 
     it("consumes the nonce for good: Keyward's own routes refuse it afterwards", async () => {
       const sig = signed('GET', '/v1/whoami');
-      const viaApi = await verify({ method: 'GET', url: '/v1/whoami', headers: { authorization: sig.authorization } });
+      const viaApi = await verify({
+        remoteAddress: '203.0.113.7',
+        method: 'GET',
+        url: '/v1/whoami',
+        headers: { authorization: sig.authorization },
+      });
       expect(viaApi.body.ok).toBe(true);
       const direct = await fetch(`${t.url}/v1/whoami`, { headers: { authorization: sig.authorization } });
       expect(direct.status).toBe(401);
@@ -164,7 +169,12 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
         ['DELETE', '/orders?page=2'],
       ]) {
         const sig = signed('GET', '/orders?page=2');
-        const res = await verify({ method, url, headers: { authorization: sig.authorization } });
+        const res = await verify({
+          remoteAddress: '203.0.113.7',
+          method,
+          url,
+          headers: { authorization: sig.authorization },
+        });
         expect(res.body, `${method} ${url}`).toMatchObject({ ok: false, status: 401, code: 'signature_invalid' });
       }
       const elsewhere = signOAuth1({
@@ -175,7 +185,12 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
         nonce: `elsewhere-${engine}`,
         timestamp: Math.floor(Date.now() / 1000),
       });
-      const res = await verify({ method: 'GET', url: '/orders', headers: { authorization: elsewhere.authorization } });
+      const res = await verify({
+        remoteAddress: '203.0.113.7',
+        method: 'GET',
+        url: '/orders',
+        headers: { authorization: elsewhere.authorization },
+      });
       expect(res.body).toMatchObject({ ok: false, code: 'signature_invalid' });
     });
 
@@ -184,6 +199,7 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
       const type = 'application/x-www-form-urlencoded';
       const asText = signed('POST', '/orders', { body, contentType: type });
       const text = await verify({
+        remoteAddress: '203.0.113.7',
         method: 'POST',
         url: '/orders',
         headers: { authorization: asText.authorization, 'content-type': type },
@@ -192,6 +208,7 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
       expect(text.body.ok).toBe(true);
       const asBase64 = signed('POST', '/orders', { body, contentType: type });
       const b64 = await verify({
+        remoteAddress: '203.0.113.7',
         method: 'POST',
         url: '/orders',
         headers: { authorization: asBase64.authorization, 'content-type': type },
@@ -201,6 +218,7 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
       expect(b64.body.ok).toBe(true);
       const tampered = signed('POST', '/orders', { body, contentType: type });
       const changed = await verify({
+        remoteAddress: '203.0.113.7',
         method: 'POST',
         url: '/orders',
         headers: { authorization: tampered.authorization, 'content-type': type },
@@ -218,7 +236,12 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
         nonce: `stale-${engine}`,
         timestamp: Math.floor(Date.now() / 1000) - 3600,
       });
-      const res = await verify({ method: 'GET', url: '/orders', headers: { authorization: stale.authorization } });
+      const res = await verify({
+        remoteAddress: '203.0.113.7',
+        method: 'GET',
+        url: '/orders',
+        headers: { authorization: stale.authorization },
+      });
       expect(res.body).toMatchObject({ ok: false, status: 401, code: 'timestamp_refused' });
       expect(res.body.headers.Date ?? res.body.headers.date).toBeDefined();
     });
@@ -229,7 +252,12 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
 
     it('refuses malformed requests with 4xx and a code, and consumes nothing', async () => {
       const sig = signed('GET', '/orders');
-      const base = { method: 'GET', url: '/orders', headers: { authorization: sig.authorization } };
+      const base = {
+        remoteAddress: '203.0.113.7',
+        method: 'GET',
+        url: '/orders',
+        headers: { authorization: sig.authorization },
+      };
       const cases: [string, unknown, { raw?: string; type?: string }, number, string][] = [
         ['missing url', { method: 'GET', headers: {} }, {}, 400, 'invalid_input'],
         ['missing headers', { method: 'GET', url: '/' }, {}, 400, 'invalid_input'],
@@ -256,6 +284,7 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
           'invalid_input',
         ],
         ['bad remoteAddress', { ...base, remoteAddress: 'localhost' }, {}, 400, 'invalid_input'],
+        ['no remoteAddress', { ...base, remoteAddress: undefined }, {}, 400, 'invalid_input'],
         ['string for secure', { ...base, secure: 'yes' }, {}, 400, 'invalid_input'],
         ['bad base64', { ...base, body: 'a$b=', bodyEncoding: 'base64' }, {}, 400, 'invalid_input'],
         ['encoding without body', { ...base, bodyEncoding: 'base64' }, {}, 400, 'invalid_input'],

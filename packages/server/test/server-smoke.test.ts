@@ -56,3 +56,13 @@ describe('server skeleton', () => {
     expect(text).toContain('keyward_http_request_duration_seconds_bucket');
   });
 });
+
+describe('errors before routing', () => {
+  it('answers a malformed percent-encoded path in the one shape', async () => {
+    const res = await fetch(`${t.url}/v1/keys/%E0%A4%A`);
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error.code).toBe('invalid_input');
+    expect(typeof body.error.requestId).toBe('string');
+  });
+});

@@ -23,7 +23,7 @@ import { accountRoutes } from './accounts/index.js';
 import { adminRoutes } from './admin/index.js';
 import type { KeywardConfig } from './config.js';
 import type { ServerContext } from './context.js';
-import { installErrorHandlers } from './errors.js';
+import { frameworkErrors, installErrorHandlers } from './errors.js';
 import { healthRoutes } from './health.js';
 import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
 import { jwtVerifierOptions, oauthRoutes } from './oauth/index.js';
@@ -113,6 +113,8 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       ? {}
       : { https: { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } }),
     return503OnClosing: true,
+    // Errors before routing (a malformed percent-encoded path) in the one shape too.
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
 

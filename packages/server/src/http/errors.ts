@@ -90,6 +90,15 @@ export function classify(error: unknown): {
   return { code: 'internal_error', message: ERROR_CODES.internal_error.meaning };
 }
 
+/**
+ * Fastify's `frameworkErrors` handler: errors raised before a route is found (a malformed
+ * percent-encoded path, a bad header) answered in the one shape, as 400 `invalid_input`.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { code, message } = classify(error);
+  void sendError(request, reply, code === 'internal_error' ? 'invalid_input' : code, message);
+}
+
 /** Installs the error and not-found handlers on the root instance. */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {

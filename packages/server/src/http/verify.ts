@@ -20,8 +20,8 @@
  *   (`"base64"`) for bytes that are not UTF-8; OAuth 1.0a needs it for form parameters and
  *   `oauth_body_hash`.
  * - `remoteAddress` is the client's address as the service saw it (failure limits and session
- *   IP binding use it; a configured trusted proxy's `X-Forwarded-For` is read from `headers`);
- *   without it, the calling service's own address stands in. `secure` says whether the
+ *   IP binding and the transport rule use it; a configured trusted proxy's `X-Forwarded-For` is
+ *   read from `headers`); it is required. `secure` says whether the
  *   client's connection was TLS (default false: secret-bearing methods are then refused unless
  *   the client address is loopback).
  * - A nonce consumed here is consumed for good: the nonce store is the one Keyward's own
@@ -72,9 +72,13 @@ const VerifyBody = Type.Object(
     bodyEncoding: Type.Optional(
       Type.Union([Type.Literal('utf8'), Type.Literal('base64')], { description: 'Default utf8.' }),
     ),
-    remoteAddress: Type.Optional(
-      Type.String({ minLength: 2, maxLength: 45, description: "The client's IP address as the service saw it." }),
-    ),
+    // Required: were the calling service's own address to stand in, a service on loopback would
+    // make every client look local and exempt from the transport rule.
+    remoteAddress: Type.String({
+      minLength: 2,
+      maxLength: 45,
+      description: "The client's IP address as the service saw it.",
+    }),
     secure: Type.Optional(Type.Boolean({ description: "Whether the client's connection was TLS. Default false." })),
     scopes: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
@@ -141,8 +145,8 @@ export const verifyRoutes: RouteModule = async (app) => {
           'Runs the verifier on the request described in the body and answers 200 with the outcome, refusal ' +
           'included (`ok: false` with the status, code and challenge to give the client). OAuth 1.0a base ' +
           "strings use Keyward's public URL as origin; a nonce verified here is consumed for good. `body` is the " +
-          'raw body as text, or base64 with `bodyEncoding: "base64"`. Without `remoteAddress` the calling ' +
-          "service's address stands in; `secure` (default false) says whether the client used TLS.",
+          'raw body as text, or base64 with `bodyEncoding: "base64"`. `remoteAddress` is the client\'s address ' +
+          'as the service saw it; `secure` (default false) says whether the client used TLS.',
         body: VerifyBody,
         response: { 200: Outcome, ...errorResponses(...PROTECTED_ERRORS, 413, 415) },
       },
@@ -155,7 +159,7 @@ export const verifyRoutes: RouteModule = async (app) => {
         if (lower in headers) throw new ApiError('invalid_input', `header ${lower} is given twice`);
         headers[lower] = value;
       }
-      const remoteAddress = input.remoteAddress ?? request.ip;
+      const remoteAddress = input.remoteAddress;
       if (isIP(remoteAddress) === 0) throw new ApiError('invalid_input', 'remoteAddress must be an IP address');
       let body: string | Uint8Array | undefined = input.body;
       if (input.body !== undefined && input.bodyEncoding === 'base64') {
