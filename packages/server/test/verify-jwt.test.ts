@@ -128,6 +128,41 @@ describe('verify: oauth2 JWT access tokens', () => {
     expect(await verifier.verify(bearer(t))).toMatchObject({ code: 'token_invalid' });
   });
 
+  it('is refused at once when its account is disabled after a "not revoked" was cached', async () => {
+    const issued = await h.store.tokens.issue({
+      keyId: rawParts(h.key.token).id,
+      accountId: h.key.key.accountId,
+      scopes: [],
+      ttlMs: 600_000,
+    });
+    if (!issued.ok) throw new Error(issued.code);
+    const jti = issued.value.accessToken.id;
+    const t = await token({ jti });
+    expect((await verifier.verify(bearer(t))).ok).toBe(true);
+    // Revoked behind the repository's back (as a bulk change does), then announced for the account.
+    await h.store.context.db
+      .updateTable('access_tokens')
+      .set({ revoked_at: h.clock.t })
+      .where('id', '=', jti)
+      .execute();
+    h.store.context.invalidations.publish({ kind: 'account', id: h.key.key.accountId });
+    expect(await verifier.verify(bearer(t))).toMatchObject({ code: 'token_invalid' });
+  });
+
+  it('fails closed (503) when the signing keys cannot be read', async () => {
+    const broken = h.rebuild({
+      jwt: {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: async () => {
+          throw new Error('database is down');
+        },
+      },
+      onError: () => {},
+    });
+    expect(await broken.verify(bearer(await token()))).toMatchObject({ status: 503, code: 'store_unavailable' });
+  });
+
   it('without a JWT configuration, a JWT is not a token Keyward knows', async () => {
     expect(await h.verifier.verify(bearer(await token()))).toMatchObject({ code: 'malformed_token' });
   });

@@ -90,6 +90,7 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       pepper: config.pepper,
       clock,
       usageFlushMs: config.usageFlushSeconds * 1000,
+      signingKeyRotationMs: config.signingKeyRotationSeconds * 1000,
     }));
   const metrics = createMetrics();
   const nonces = new SqlNonceStore(store.context.db, clock);

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         KEYWARD_TOKEN_TTL: '15m',
         KEYWARD_REGISTRATION: 'off',
         KEYWARD_SESSION_IP_POLICY: 'reject',
+        KEYWARD_SIGNING_KEY_ROTATION: '7d',
       },
     });
     expect(c).toMatchObject({
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
       tokenTtlSeconds: 900,
       registration: false,
       sessionIpPolicy: 'reject',
+      signingKeyRotationSeconds: 7 * 24 * 3600,
     });
   });
 

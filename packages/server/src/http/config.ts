@@ -75,6 +75,12 @@ const configSchema = z
       .default(1024 * 1024),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     usageFlushSeconds: z.number().int().min(0).default(10),
+    /** How long a JWT signing key signs before the next one takes over. */
+    signingKeyRotationSeconds: z
+      .number()
+      .int()
+      .min(3600)
+      .default(30 * 24 * 3600),
   })
   .strict()
   .refine((c) => c.sessionAbsoluteSeconds >= c.sessionIdleSeconds, {
@@ -126,6 +132,7 @@ const ENV: Record<string, { field: keyof KeywardConfigInput; read: (text: string
   KEYWARD_BODY_LIMIT: { field: 'bodyLimitBytes', read: integer },
   KEYWARD_LOG_LEVEL: { field: 'logLevel', read: (t) => t },
   KEYWARD_USAGE_FLUSH: { field: 'usageFlushSeconds', read: seconds },
+  KEYWARD_SIGNING_KEY_ROTATION: { field: 'signingKeyRotationSeconds', read: seconds },
 };
 
 function integer(text: string): unknown {

@@ -80,9 +80,12 @@ export class VerifierContext {
       if (event.kind === 'key') {
         this.keys.delete(event.id);
         this.tokens.deleteWhere((t) => t.keyId === event.id);
+        // A JWT's cached "not revoked" carries no owner to match: forget them all (rare event).
+        this.revokedJtis.deleteWhere(() => true);
       } else if (event.kind === 'account') {
         this.keys.deleteWhere((v) => v.credential?.key.accountId === event.id);
         this.tokens.deleteWhere((t) => t.accountId === event.id);
+        this.revokedJtis.deleteWhere(() => true);
       } else {
         this.tokens.delete(event.id);
         this.revokedJtis.delete(event.id);

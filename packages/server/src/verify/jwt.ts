@@ -51,6 +51,9 @@ export async function verifyJwtAccessToken(
       currentDate: new Date(ctx.clock.now()),
     }));
   } catch (error) {
+    // Anything but a JOSE verdict (a store that cannot be read for the signing key) fails closed
+    // as 503 in the verifier, not as a bad token.
+    if (!(error instanceof errors.JOSEError)) throw error;
     if (error instanceof errors.JWTExpired) return ctx.refuse('token_expired', { bearerPresented: true });
     ctx.recordFailure(transport);
     return ctx.refuse('token_invalid', { bearerPresented: true });
