@@ -67,6 +67,14 @@ export const OAuthErrorBody = Type.Object(
   { description: 'RFC 6749 §5.2 error response' },
 );
 
+/** The error responses of an endpoint that authenticates its client (RFC 6749 §5.2 shape). */
+export const CLIENT_ENDPOINT_ERRORS = {
+  400: OAuthErrorBody,
+  401: OAuthErrorBody,
+  429: OAuthErrorBody,
+  503: OAuthErrorBody,
+} as const;
+
 // RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ), no quote or backslash.
 function describe(text: string): string {
   const clean = text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '').slice(0, 300);

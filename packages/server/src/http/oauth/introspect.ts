@@ -12,7 +12,7 @@ import { keyStateProblem } from '../../store/keys.js';
 import { ADMIN_SCOPE, VERIFY_SCOPE } from '../context.js';
 import { authenticateClient, clientIdOf, secretBearingGuard } from './client-auth.js';
 import type { OAuthApp, OAuthContext } from './context.js';
-import { guardStore, NO_STORE, OAuthErrorBody } from './errors.js';
+import { CLIENT_ENDPOINT_ERRORS, guardStore, NO_STORE } from './errors.js';
 import { FORM_TYPE, type OAuthParams } from './form.js';
 import { findAccessToken } from './lookup.js';
 
@@ -56,10 +56,7 @@ export function introspectionRoute(app: OAuthApp, ctx: OAuthContext): void {
         body: IntrospectionRequest,
         response: {
           200: IntrospectionResponse,
-          400: OAuthErrorBody,
-          401: OAuthErrorBody,
-          429: OAuthErrorBody,
-          503: OAuthErrorBody,
+          ...CLIENT_ENDPOINT_ERRORS,
         },
       },
     },

@@ -10,7 +10,7 @@
 import { Type } from 'typebox';
 import { authenticateClient, secretBearingGuard } from './client-auth.js';
 import type { OAuthApp, OAuthContext } from './context.js';
-import { guardStore, NO_STORE, OAuthErrorBody } from './errors.js';
+import { CLIENT_ENDPOINT_ERRORS, guardStore, NO_STORE } from './errors.js';
 import { FORM_TYPE, type OAuthParams } from './form.js';
 import { findAccessToken } from './lookup.js';
 
@@ -38,10 +38,7 @@ export function revocationRoute(app: OAuthApp, ctx: OAuthContext): void {
         body: RevocationRequest,
         response: {
           200: Type.Unknown({ description: 'Empty body: revoked, or nothing of this client to revoke' }),
-          400: OAuthErrorBody,
-          401: OAuthErrorBody,
-          429: OAuthErrorBody,
-          503: OAuthErrorBody,
+          ...CLIENT_ENDPOINT_ERRORS,
         },
       },
     },

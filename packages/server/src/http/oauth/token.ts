@@ -9,7 +9,7 @@
 import { Type } from 'typebox';
 import { authenticateClient, secretBearingGuard } from './client-auth.js';
 import type { OAuthApp, OAuthContext } from './context.js';
-import { NO_STORE, OAuthError, OAuthErrorBody } from './errors.js';
+import { CLIENT_ENDPOINT_ERRORS, NO_STORE, OAuthError } from './errors.js';
 import { FORM_TYPE, type OAuthParams } from './form.js';
 import { issueAccessToken } from './issue.js';
 import { grantedScopes } from './scope.js';
@@ -46,10 +46,7 @@ export function tokenRoute(app: OAuthApp, ctx: OAuthContext): void {
         body: TokenRequest,
         response: {
           200: TokenResponse,
-          400: OAuthErrorBody,
-          401: OAuthErrorBody,
-          429: OAuthErrorBody,
-          503: OAuthErrorBody,
+          ...CLIENT_ENDPOINT_ERRORS,
         },
       },
     },
