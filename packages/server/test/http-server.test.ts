@@ -129,6 +129,25 @@ describe('keyward serve', () => {
     expect(shown.useCount).toBe(2);
   }, 60_000);
 
+  it('creates another admin with keyward admin create, credentials shown once as JSON', async () => {
+    const env = { ...process.env, KEYWARD_DATA_DIR: join(dir, 'admin-create') };
+    const made = JSON.parse(
+      execFileSync(process.execPath, [bin, 'admin', 'create', '--email', 'ops@example.com', '--json'], {
+        env,
+        encoding: 'utf8',
+      }),
+    );
+    expect(made).toMatchObject({ email: 'ops@example.com', role: 'admin' });
+    expect(made.password).toMatch(/^[\w-]{24}$/);
+    expect(made.keyId).toMatch(/^kw_kid_/);
+    expect(made.secret).toMatch(/^kw_sk_/);
+    const shown = JSON.parse(
+      execFileSync(process.execPath, [bin, 'keys', 'show', made.keyId, '--json'], { env, encoding: 'utf8' }),
+    );
+    expect(shown.scopes).toEqual(['keyward:admin']);
+    expect(JSON.stringify(shown)).not.toContain(made.secret);
+  });
+
   it('refuses a configuration it cannot use, naming the setting', () => {
     let failure: { status: number | null; stderr: string } = { status: 0, stderr: '' };
     try {

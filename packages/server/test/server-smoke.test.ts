@@ -66,3 +66,20 @@ describe('errors before routing', () => {
     expect(typeof body.error.requestId).toBe('string');
   });
 });
+
+describe('readiness', () => {
+  it('answers /readyz with 503 store_unavailable when the store cannot be reached, while /healthz stays up', async () => {
+    const down = await startTestServer('sqlite');
+    try {
+      await down.server.context.store.context.db.destroy();
+      const ready = await fetch(`${down.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect((await ready.json()).error.code).toBe('store_unavailable');
+      expect((await fetch(`${down.url}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`${down.url}/metrics`)).text();
+      expect(metrics).toMatch(/keyward_store_errors_total\{source="readyz"\} 1/);
+    } finally {
+      await down.close().catch(() => {});
+    }
+  });
+});
