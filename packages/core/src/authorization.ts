@@ -6,8 +6,9 @@
  * @packageDocumentation
  */
 
-import { NameSet, type Param, percentDecode, percentEncode } from './encoding.js';
+import { type Param, percentEncode } from './encoding.js';
 import { fail, type Result, succeed } from './errors.js';
+import { type ParamSink, scanOAuthParams, splitAuthorization } from './scan.js';
 
 /** Caps applied before any work is done on a header. */
 export interface HeaderLimits {
@@ -55,10 +56,6 @@ export type AuthorizationError =
   | 'parameter_duplicated'
   | 'too_many_parameters';
 
-function isOws(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
 /**
  * Parses an Authorization header value. The scheme name is case-insensitive (RFC 7235 §2.1).
  * An absent or blank header is `credentials_missing`; an unknown scheme is
@@ -69,19 +66,9 @@ export function parseAuthorization(
   limits: HeaderLimits = {},
 ): Result<Credentials, AuthorizationError> {
   if (header === undefined) return fail('credentials_missing');
-  const maxLength = limits.maxLength ?? DEFAULT_MAX_HEADER_LENGTH;
-  if (header.length > maxLength) return fail('malformed_header', `header longer than ${maxLength}`);
-  let start = 0;
-  let end = header.length;
-  while (start < end && isOws(header.charCodeAt(start))) start++;
-  while (end > start && isOws(header.charCodeAt(end - 1))) end--;
-  if (start === end) return fail('credentials_missing');
-  let schemeEnd = start;
-  while (schemeEnd < end && !isOws(header.charCodeAt(schemeEnd))) schemeEnd++;
-  const scheme = header.slice(start, schemeEnd).toLowerCase();
-  let rest = schemeEnd;
-  while (rest < end && isOws(header.charCodeAt(rest))) rest++;
-  const credentials = header.slice(rest, end);
+  const split = splitAuthorization(header, limits.maxLength ?? DEFAULT_MAX_HEADER_LENGTH);
+  if ('ok' in split) return split;
+  const { scheme, credentials } = split;
   switch (scheme) {
     case 'oauth':
       return parseOAuthParams(credentials, limits.maxParams ?? DEFAULT_MAX_HEADER_PARAMS);
@@ -94,54 +81,31 @@ export function parseAuthorization(
   }
 }
 
-// One `name="value"` element of the list, with the separators before and after it (RFC 5849
-// §3.5.1). Names are percent-encoded (RFC 3986 unreserved plus '%'); values are quoted, with no
-// quoted-pair escapes and no control characters. Sticky and free of nested quantifiers, so each
-// match is linear and the loop below never rescans.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const OAUTH_PARAM = /[ \t,]*([A-Za-z0-9\-._~%]+)="([^"\\\x00-\x1f\x7f]*)"[ \t]*(?:,|$)/y;
-const LIST_END = /[ \t,]*$/y;
-
 /**
  * Parses the parameter list of an `OAuth` header (RFC 5849 §3.5.1):
  * `name="value"` pairs separated by commas with optional whitespace, names and values
  * percent-encoded per §3.6. Values must be quoted; quoted-pair escapes are refused since no
- * conforming client needs them. Empty list elements are tolerated (RFC 7230 §7).
+ * conforming client needs them. Empty list elements are tolerated (RFC 7230 §7). One linear
+ * pass over the input, whatever it holds.
  */
 export function parseOAuthParams(
   input: string,
   maxParams: number = DEFAULT_MAX_HEADER_PARAMS,
 ): Result<OAuthCredentials, 'malformed_header' | 'parameter_duplicated' | 'too_many_parameters'> {
-  const params: Param[] = [];
-  const seen = new NameSet();
-  let realm: string | undefined;
-  let i = 0;
-  while (i < input.length) {
-    OAUTH_PARAM.lastIndex = i;
-    const m = OAUTH_PARAM.exec(input);
-    if (m === null) {
-      LIST_END.lastIndex = i;
-      if (LIST_END.test(input)) break;
-      return fail('malformed_header', `expected name="value" at offset ${i}`);
-    }
-    i = OAUTH_PARAM.lastIndex;
-    const rawName = m[1] as string;
-    const rawValue = m[2] as string;
-    const name = percentDecode(rawName);
-    if (name === undefined) return fail('malformed_header', 'invalid percent-encoding');
-    if (name === 'realm') {
-      if (realm !== undefined) return fail('parameter_duplicated', 'realm appears twice in the header');
-      // realm is a plain quoted-string (RFC 2617 §1.2), not percent-encoded.
-      realm = rawValue;
-      continue;
-    }
-    if (!seen.add(name)) return fail('parameter_duplicated', `${name} appears twice in the header`);
-    if (params.length === maxParams) return fail('too_many_parameters', `more than ${maxParams} header parameters`);
-    const value = percentDecode(rawValue);
-    if (value === undefined) return fail('malformed_header', 'invalid percent-encoding');
-    params.push([name, value]);
+  const sink = new HeaderParams();
+  const failed = scanOAuthParams(input, maxParams, sink);
+  if (failed !== undefined) return failed;
+  return succeed({ scheme: 'oauth', realm: sink.realm, params: sink.params });
+}
+
+/** Collects the parameters of an `OAuth` header as decoded pairs. */
+class HeaderParams implements ParamSink {
+  realm: string | undefined = undefined;
+  readonly params: Param[] = [];
+
+  param(name: string, value: string): void {
+    this.params.push([name, value]);
   }
-  return succeed({ scheme: 'oauth', realm, params });
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

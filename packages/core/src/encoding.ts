@@ -7,13 +7,14 @@
  * @packageDocumentation
  */
 
-import { fail, type Result, succeed } from './errors.js';
+import { type Result, succeed } from './errors.js';
+import { type ParamSink, scanForm, UNRESERVED } from './scan.js';
+
+export { NameSet } from './scan.js';
 
 const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
 // encodeURIComponent leaves exactly these five reserved characters unescaped.
 const SUB_DELIMS_LEFT_BY_ENCODE_URI_COMPONENT = /[!'()*]/g;
-const UNRESERVED = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1;
 const HEX = Array.from({ length: 128 }, (_, i) => `%${i.toString(16).toUpperCase().padStart(2, '0')}`);
 
 function escapeSubDelim(c: string): string {
@@ -95,53 +96,16 @@ export function parseForm(
   input: string,
   limits: FormLimits = {},
 ): Result<Param[], 'malformed_request' | 'too_many_parameters'> {
-  const maxParams = limits.maxParams ?? DEFAULT_MAX_PARAMS;
-  const params: Param[] = [];
-  if (input.length === 0) return succeed(params);
-  let start = 0;
-  // The next '=' at or after `start` (-1: none left). It only moves forward, so the scan stays
-  // linear even when many segments have no '='.
-  let eq = input.indexOf('=');
-  while (start <= input.length) {
-    let end = input.indexOf('&', start);
-    if (end === -1) end = input.length;
-    if (end > start) {
-      if (params.length === maxParams) return fail('too_many_parameters', `more than ${maxParams} parameters`);
-      if (eq !== -1 && eq < start) eq = input.indexOf('=', start);
-      const hasValue = eq !== -1 && eq < end;
-      const name = formDecode(input.slice(start, hasValue ? eq : end));
-      const value = hasValue ? formDecode(input.slice(eq + 1, end)) : '';
-      if (name === undefined || value === undefined) {
-        return fail('malformed_request', 'invalid percent-encoding or UTF-8 in form data');
-      }
-      params.push([name, value]);
-    }
-    start = end + 1;
-  }
-  return succeed(params);
+  const sink = new ParamList();
+  const failed = scanForm(input, limits.maxParams ?? DEFAULT_MAX_PARAMS, sink);
+  return failed ?? succeed(sink.params);
 }
 
-/**
- * A set of parameter names for duplicate detection. A linear scan is fastest for the handful of
- * names a normal request carries; past 16 names it switches to a hash set, so that a request
- * with hundreds of parameters (allowed by a raised cap) stays linear.
- *
- * @internal
- */
-export class NameSet {
-  private readonly list: string[] = [];
-  private set: Set<string> | undefined;
+/** Collects what a scanner finds as decoded pairs. */
+class ParamList implements ParamSink {
+  readonly params: Param[] = [];
 
-  /** Adds `name`; returns false when it was already present. */
-  add(name: string): boolean {
-    if (this.set !== undefined) {
-      if (this.set.has(name)) return false;
-      this.set.add(name);
-      return true;
-    }
-    if (this.list.includes(name)) return false;
-    this.list.push(name);
-    if (this.list.length > 16) this.set = new Set(this.list);
-    return true;
+  param(name: string, value: string): void {
+    this.params.push([name, value]);
   }
 }

@@ -6,6 +6,7 @@
  */
 
 import { type Param, percentEncode } from '../encoding.js';
+import { encodeEncoded } from '../scan.js';
 
 /** The normalized origin, and the same percent-encoded for the base string. */
 interface Origin {
@@ -55,11 +56,6 @@ export function baseStringUri(origin: string, path: string): string {
   return normalizeOrigin(origin) + (path === '' ? '/' : path);
 }
 
-// Encoding an encoded string only turns '%' into '%25': its other characters are unreserved.
-function encodeEncoded(value: string): string {
-  return value.includes('%') ? value.replaceAll('%', '%25') : value;
-}
-
 // Up to this many parameters an insertion sort on the two arrays beats Array#sort with a
 // comparator; beyond it, the O(n log n) sort keeps adversarial requests cheap.
 const INSERTION_SORT_MAX = 24;
@@ -67,21 +63,37 @@ const INSERTION_SORT_MAX = 24;
 /**
  * The parameters of a request in their encoded form (RFC 5849 §3.4.1.3.2), from which the
  * normalized parameter string and the signature base string are produced. The hot path of
- * verification: names and values are held in two flat arrays, and callers that know a
- * value is already in canonical encoding skip the encoding step.
+ * verification: names and values are held in two flat arrays, already in the form they take
+ * in the base string, and callers that know a value is already in canonical encoding skip the
+ * encoding step.
  */
 export class EncodedParameters {
+  // Names and values in their base-string form: the §3.6 encoding encoded once more, where
+  // only '%' changes, to '%25'. That keeps the §3.4.1.3.2 order: at the first difference
+  // between two encoded strings, '%' sorts below every unreserved character, and the '%25' it
+  // becomes still starts with that same '%'. Sorting these is sorting the encoded strings.
   private readonly names: string[] = [];
   private readonly values: string[] = [];
 
   /** Adds a decoded parameter. */
   add(name: string, value: string): void {
-    this.names.push(percentEncode(name));
-    this.values.push(percentEncode(value));
+    this.names.push(encodeEncoded(percentEncode(name)));
+    this.values.push(encodeEncoded(percentEncode(value)));
   }
 
-  /** Adds a parameter whose name and value the caller knows need no encoding. */
+  /** Adds a parameter whose name and value are already in their §3.6 encoding. */
   addCanonical(name: string, value: string): void {
+    this.names.push(encodeEncoded(name));
+    this.values.push(encodeEncoded(value));
+  }
+
+  /**
+   * Adds a parameter already in its base-string form: the §3.6 encoding encoded once more,
+   * '%' written '%25'.
+   *
+   * @internal
+   */
+  addEncodedTwice(name: string, value: string): void {
     this.names.push(name);
     this.values.push(value);
   }
@@ -134,7 +146,8 @@ export class EncodedParameters {
     for (let i = 0; i < this.names.length; i++) {
       out += `${i === 0 ? '' : '&'}${this.names[i]}=${this.values[i]}`;
     }
-    return out;
+    // Back from the base-string form: every '%' there is a '%25' that was a '%'.
+    return out.includes('%') ? out.replaceAll('%25', '%') : out;
   }
 
   /**
@@ -153,13 +166,30 @@ export class EncodedParameters {
   private baseStringWithEncodedUri(method: string, encodedUri: string): string {
     this.sort();
     // The normalized string is encoded once more into the base string: '=' and '&' become
-    // '%3D' and '%26', and '%' becomes '%25'. Built directly rather than by encoding the joined
-    // string a second time.
-    let out = `${percentEncode(method.toUpperCase())}&${encodedUri}&`;
-    for (let i = 0; i < this.names.length; i++) {
-      out += `${i === 0 ? '' : '%26'}${encodeEncoded(this.names[i] as string)}%3D${encodeEncoded(this.values[i] as string)}`;
+    // '%3D' and '%26'; names and values are held in that form already.
+    const { names, values } = this;
+    let out = `${encodeMethod(method)}&${encodedUri}&`;
+    for (let i = 0; i < names.length; i++) {
+      if (i !== 0) out += '%26';
+      out += `${names[i] as string}%3D${values[i] as string}`;
     }
     return out;
+  }
+}
+
+/** RFC 5849 §3.4.1.1: the method upper-cased, then encoded; the common ones need neither. */
+function encodeMethod(method: string): string {
+  switch (method) {
+    case 'GET':
+    case 'POST':
+    case 'PUT':
+    case 'PATCH':
+    case 'DELETE':
+    case 'HEAD':
+    case 'OPTIONS':
+      return method;
+    default:
+      return percentEncode(method.toUpperCase());
   }
 }
 

@@ -5,9 +5,15 @@
  * @packageDocumentation
  */
 
-import { type HeaderLimits, parseAuthorization } from '../authorization.js';
-import { DEFAULT_MAX_PARAMS, NameSet, type Param, parseForm } from '../encoding.js';
+import {
+  DEFAULT_MAX_HEADER_LENGTH,
+  DEFAULT_MAX_HEADER_PARAMS,
+  type HeaderLimits,
+  parseAuthorization,
+} from '../authorization.js';
+import { DEFAULT_MAX_PARAMS, type Param, percentEncode } from '../encoding.js';
 import { type Failure, fail, type Result, succeed } from '../errors.js';
+import { encodeEncoded, NameSet, type ParamSink, scanForm, scanOAuthParams, splitAuthorization } from '../scan.js';
 import { EncodedParameters } from './base-string.js';
 import { DEFAULT_SIGNATURE_METHODS, isSignatureMethod, type SignatureMethod } from './signature.js';
 
@@ -81,10 +87,8 @@ export type OAuth1ParseError =
   | 'signature_method_rejected'
   | 'body_hash_missing';
 
-const TIMESTAMP = /^[0-9]{1,10}$/;
 // Visible ASCII, no space: nonces are random strings; anything else is odd input.
 const NONCE = /^[\x21-\x7e]+$/;
-const NO_PARAMS: readonly Param[] = [];
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** True when a `Content-Type` value is `application/x-www-form-urlencoded` (parameters ignored). */
@@ -115,29 +119,36 @@ export function parseOAuth1Request(
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
 
-  let headerParams: readonly Param[] | undefined;
-  let realm: string | undefined;
+  // Protocol parameters: each at most once, all in a single place (RFC 5849 §3.5). They are
+  // collected as the header, query and body are scanned; a collecting failure waits until all
+  // three parsed, so that a malformed part is reported first, whatever the order of the parts.
+  const protocol = new ProtocolParams();
   if (input.authorization !== undefined) {
     // Another scheme (or a blank header) is fine: the parameters may be in the query or body.
     // A malformed OAuth header is not.
-    const parsed = parseAuthorization(input.authorization, options);
-    if (parsed.ok) {
-      if (parsed.value.scheme === 'oauth') ({ params: headerParams, realm } = parsed.value);
-    } else if (parsed.code !== 'scheme_unsupported' && parsed.code !== 'credentials_missing') {
-      return fail(parsed.code, parsed.detail);
+    const split = splitAuthorization(input.authorization, options.maxLength ?? DEFAULT_MAX_HEADER_LENGTH);
+    if ('ok' in split) {
+      if (split.code !== 'credentials_missing') return split;
+    } else if (split.scheme === 'oauth') {
+      const failed = scanOAuthParams(split.credentials, options.maxParams ?? DEFAULT_MAX_HEADER_PARAMS, protocol);
+      if (failed !== undefined) return failed;
+    } else {
+      // Basic or Bearer credentials are parsed, and refused when malformed, as before.
+      const parsed = parseAuthorization(input.authorization, options);
+      if (!parsed.ok && parsed.code !== 'scheme_unsupported' && parsed.code !== 'credentials_missing') {
+        return fail(parsed.code, parsed.detail);
+      }
     }
   }
 
-  let queryParams: readonly Param[] = NO_PARAMS;
   if (q !== -1) {
-    const parsed = parseForm(target.slice(q + 1), { maxParams: maxRequestParams });
-    if (!parsed.ok) return parsed;
-    queryParams = parsed.value;
+    protocol.where = 'query';
+    const failed = scanForm(target.slice(q + 1), maxRequestParams, protocol);
+    if (failed !== undefined) return failed;
   }
 
   // RFC 5849 §3.4.1.3.1: the body counts only when it is single-part form-encoded data.
   const formBody = input.body !== undefined && isFormContentType(input.contentType);
-  let bodyParams: readonly Param[] = NO_PARAMS;
   if (formBody) {
     let text: string;
     if (typeof input.body === 'string') text = input.body;
@@ -148,21 +159,11 @@ export function parseOAuth1Request(
         return fail('malformed_request', 'form body is not UTF-8');
       }
     }
-    const parsed = parseForm(text, { maxParams: maxRequestParams });
-    if (!parsed.ok) return parsed;
-    bodyParams = parsed.value;
-  }
-
-  // Protocol parameters: each at most once, all in a single place (RFC 5849 §3.5).
-  const protocol = new ProtocolParams();
-  if (headerParams !== undefined) {
-    const failed = protocol.collect(headerParams, 'header');
+    protocol.where = 'body';
+    const failed = scanForm(text, maxRequestParams, protocol);
     if (failed !== undefined) return failed;
   }
-  let failed = protocol.collect(queryParams, 'query');
-  if (failed !== undefined) return failed;
-  failed = protocol.collect(bodyParams, 'body');
-  if (failed !== undefined) return failed;
+  if (protocol.failure !== undefined) return protocol.failure;
   const location = protocol.location;
   if (location === undefined) return fail('credentials_missing');
 
@@ -179,7 +180,8 @@ export function parseOAuth1Request(
   // RFC 5849 §3.1: if present, oauth_version MUST be "1.0".
   const version = protocol.version;
   if (version !== undefined && version !== '1.0') return fail('parameter_rejected', 'oauth_version must be 1.0');
-  if (!TIMESTAMP.test(ts)) return fail('parameter_rejected', 'oauth_timestamp must be seconds, digits only');
+  const timestamp = parseTimestamp(ts);
+  if (timestamp === -1) return fail('parameter_rejected', 'oauth_timestamp must be seconds, digits only');
   const maxNonce = options.maxNonceLength ?? 64;
   if (nc.length > maxNonce || !NONCE.test(nc)) {
     return fail('parameter_rejected', `oauth_nonce must be 1-${maxNonce} visible ASCII characters`);
@@ -206,11 +208,11 @@ export function parseOAuth1Request(
     token: token === '' ? undefined : token,
     signatureMethod: method,
     signature,
-    timestamp: Number(ts),
+    timestamp,
     nonce: nc,
     bodyHash,
     location,
-    realm,
+    realm: protocol.realm,
     params: protocol.params,
     baseString,
     formBody,
@@ -218,11 +220,46 @@ export function parseOAuth1Request(
   });
 }
 
+const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
+
+/** A decoded name or value in its base-string form: §3.6 encoding, then '%' as '%25'. */
+function encodeTwice(value: string): string {
+  return UNRESERVED_ONLY.test(value) ? value : encodeEncoded(percentEncode(value));
+}
+
+/** True for names starting `oauth_` (RFC 5849 §3.4.1.3.1), compared inline. */
+function isProtocolName(name: string): boolean {
+  return (
+    name.charCodeAt(5) === 0x5f /* _ */ &&
+    name.charCodeAt(0) === 0x6f /* o */ &&
+    name.charCodeAt(1) === 0x61 /* a */ &&
+    name.charCodeAt(2) === 0x75 /* u */ &&
+    name.charCodeAt(3) === 0x74 /* t */ &&
+    name.charCodeAt(4) === 0x68 /* h */
+  );
+}
+
 /**
- * The protocol parameters of one request as they are collected. Plain fields rather than a Map:
- * this runs on every OAuth 1.0a request.
+ * `oauth_timestamp` as a number when it is 1 to 10 digits (seconds since the epoch), else -1.
+ * One loop instead of a regular expression and `Number()`.
  */
-class ProtocolParams {
+function parseTimestamp(ts: string): number {
+  const n = ts.length;
+  if (n === 0 || n > 10) return -1;
+  let value = 0;
+  for (let i = 0; i < n; i++) {
+    const d = ts.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/**
+ * The protocol parameters of one request, collected as the scanners find them (a
+ * {@link ParamSink}). Plain fields rather than a Map: this runs on every OAuth 1.0a request.
+ */
+class ProtocolParams implements ParamSink {
   consumerKey = '';
   signatureMethod = '';
   signature = '';
@@ -232,6 +269,12 @@ class ProtocolParams {
   version: string | undefined = undefined;
   bodyHash: string | undefined = undefined;
   location: ParameterLocation | undefined = undefined;
+  /** `realm` from the header, if sent. */
+  realm: string | undefined = undefined;
+  /** Where the parameters being scanned now come from. */
+  where: ParameterLocation = 'header';
+  /** The first collecting failure, reported once every part parsed. */
+  failure: Failure<'parameter_duplicated'> | undefined = undefined;
   /** Every parameter that enters the base string: all but `oauth_signature`. */
   readonly params: Param[] = [];
   /**
@@ -241,56 +284,70 @@ class ProtocolParams {
   readonly encoded = new EncodedParameters();
   private readonly seen = new NameSet();
 
-  /** Takes the `oauth_*` parameters out of `list`, which came from `where`, and collects the rest. */
-  collect(list: readonly Param[], where: ParameterLocation): Failure<'parameter_duplicated'> | undefined {
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i] as Param;
-      const name = p[0];
-      if (name.startsWith('oauth_')) {
-        if (this.location !== where) {
-          if (this.location !== undefined) {
-            return fail(
-              'parameter_duplicated',
-              `protocol parameters sent in both the ${this.location} and the ${where}`,
-            );
-          }
-          this.location = where;
+  /** Takes in one parameter from `where`; `oauth_*` ones are checked and kept aside. */
+  param(name: string, value: string, plainName: string | undefined, plainValue: string | undefined): void {
+    if (this.failure !== undefined) return;
+    const p: Param = [name, value];
+    if (isProtocolName(name)) {
+      const where = this.where;
+      if (this.location !== where) {
+        if (this.location !== undefined) {
+          this.failure = fail(
+            'parameter_duplicated',
+            `protocol parameters sent in both the ${this.location} and the ${where}`,
+          );
+          return;
         }
-        if (!this.seen.add(name)) return fail('parameter_duplicated', `${name} appears twice`);
-        const value = p[1];
-        switch (name) {
-          case 'oauth_signature':
+        this.location = where;
+      }
+      // The header scanner already refused a name sent twice in the header, and parameters
+      // from a second place fail above: only the query and body need the check here.
+      if (where !== 'header' && !this.seen.add(name)) {
+        this.failure = fail('parameter_duplicated', `${name} appears twice`);
+        return;
+      }
+      // Dispatch on the character after "oauth_" so each name costs one string comparison.
+      switch (name.charCodeAt(6)) {
+        case 0x73 /* s */:
+          if (name === 'oauth_signature') {
             this.signature = value;
-            continue; // §3.4.1.3.1: never part of the base string
-          case 'oauth_signature_method':
+            return; // §3.4.1.3.1: never part of the base string
+          }
+          if (name === 'oauth_signature_method') {
             this.signatureMethod = value;
             this.params.push(p);
-            continue;
-          case 'oauth_timestamp':
+            return;
+          }
+          break;
+        case 0x74 /* t */:
+          if (name === 'oauth_timestamp') {
             this.timestamp = value;
             this.params.push(p);
-            continue;
-          case 'oauth_version':
+            return;
+          }
+          if (name === 'oauth_token') this.token = value;
+          break;
+        case 0x76 /* v */:
+          if (name === 'oauth_version') {
             this.version = value;
             this.params.push(p);
-            continue;
-          case 'oauth_consumer_key':
-            this.consumerKey = value;
-            break;
-          case 'oauth_nonce':
-            this.nonce = value;
-            break;
-          case 'oauth_token':
-            this.token = value;
-            break;
-          case 'oauth_body_hash':
-            this.bodyHash = value;
-            break;
-        }
+            return;
+          }
+          break;
+        case 0x63 /* c */:
+          if (name === 'oauth_consumer_key') this.consumerKey = value;
+          break;
+        case 0x6e /* n */:
+          if (name === 'oauth_nonce') this.nonce = value;
+          break;
+        case 0x62 /* b */:
+          if (name === 'oauth_body_hash') this.bodyHash = value;
+          break;
       }
-      this.params.push(p);
-      this.encoded.add(name, p[1]);
     }
-    return undefined;
+    this.params.push(p);
+    // RFC 5849 §3.4.1.3.2: names and values in their §3.6 encoding (held in base-string form).
+    // Text sent with unreserved characters only is that already; anything else is encoded.
+    this.encoded.addEncodedTwice(plainName ?? encodeTwice(name), plainValue ?? encodeTwice(value));
   }
 }

@@ -5,7 +5,16 @@
  * @packageDocumentation
  */
 
-import { constantTimeEqual, ERROR_CODES, type ErrorCode, hashSecret, identify, oauthProblem } from '@keyward/core';
+import {
+  constantTimeEqual,
+  ERROR_CODES,
+  type ErrorCode,
+  hashSecret,
+  identify,
+  type OAuth1Secrets,
+  oauthProblem,
+  prepareOAuth1Secrets,
+} from '@keyward/core';
 import { LruCache } from '../state/cache.js';
 import type { Limit, Limiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
@@ -36,7 +45,13 @@ export interface VerifierSettings {
 interface CachedKey {
   readonly credential: KeyCredential | null;
   /** Sealed secrets opened once, filled on first use: `kw_sk_…` and its raw secret part. */
-  opened?: { readonly secret: string; readonly raw: string; readonly expiresAt: number | null }[];
+  opened?: {
+    readonly secret: string;
+    readonly raw: string;
+    readonly expiresAt: number | null;
+    /** The secret prepared for OAuth 1.0a (its HMAC key made once), filled on first use. */
+    oauth1?: OAuth1Secrets;
+  }[];
 }
 
 /** Extra parts of a refusal. */
@@ -199,6 +214,17 @@ export class VerifierContext {
   /** The key's secrets in clear (`kw_sk_…`) valid now, for OAuth 1.0a. */
   openSecrets(rawId: string, entry: CachedKey): string[] {
     return this.liveSecrets(rawId, entry).map((s) => s.secret);
+  }
+
+  /**
+   * The key's secrets valid now, prepared for OAuth 1.0a verification: each HMAC key is made
+   * once per cache entry rather than on every request.
+   */
+  openOAuth1Secrets(rawId: string, entry: CachedKey): OAuth1Secrets[] {
+    return this.liveSecrets(rawId, entry).map((s) => {
+      s.oauth1 ??= prepareOAuth1Secrets(s.secret);
+      return s.oauth1;
+    });
   }
 
   // Opens the sealed secrets once per cache entry; filters those past their grace period now.

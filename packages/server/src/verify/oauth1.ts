@@ -12,7 +12,9 @@ import {
   checkTimestamp,
   identify,
   type OAuth1Request,
+  type OAuth1Secrets,
   parseOAuth1Request,
+  prepareOAuth1Secrets,
   type SignatureMethod,
   verifyOAuth1Signature,
 } from '@keyward/core';
@@ -24,6 +26,8 @@ import type { Outcome, Refusal, RouteOptions, VerifyRequest } from './types.js';
 
 const HMAC_ONLY: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1'];
 const WITH_PLAINTEXT: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1', 'PLAINTEXT'];
+// Checked against when the key is unknown; prepared like real secrets so both cost the same.
+const NO_SECRETS: readonly OAuth1Secrets[] = [prepareOAuth1Secrets('')];
 
 /** Verifies an OAuth 1.0a request (protocol parameters in the header, query or form body). */
 export async function verifyOAuth1Request(
@@ -76,9 +80,9 @@ export async function verifyOAuth1Request(
   if (limited !== undefined) return limited;
 
   const entry = await ctx.keyCredential(rawId);
-  const secrets = ctx.openSecrets(rawId, entry);
+  const secrets = ctx.openOAuth1Secrets(rawId, entry);
   // Unknown key and wrong signature answer alike: both are signature_invalid, after an HMAC.
-  const checked = verifyAgainst(request, secrets.length === 0 ? [''] : secrets);
+  const checked = verifyAgainst(request, secrets.length === 0 ? NO_SECRETS : secrets);
   if (checked !== undefined || entry.credential === null || secrets.length === 0) {
     ctx.recordFailure(transport, rawId);
     return ctx.refuse(checked ?? 'signature_invalid');
@@ -95,11 +99,11 @@ export async function verifyOAuth1Request(
 /** undefined when one of the secrets verifies; else the failure code of the last try. */
 function verifyAgainst(
   request: OAuth1Request,
-  secrets: readonly string[],
+  secrets: readonly OAuth1Secrets[],
 ): 'signature_invalid' | 'body_hash_invalid' | undefined {
   let code: 'signature_invalid' | 'body_hash_invalid' = 'signature_invalid';
-  for (const consumerSecret of secrets) {
-    const result = verifyOAuth1Signature(request, { consumerSecret });
+  for (const prepared of secrets) {
+    const result = verifyOAuth1Signature(request, prepared);
     if (result.ok) return undefined;
     code = result.code;
   }
