@@ -5,7 +5,7 @@ describe('error taxonomy', () => {
   it('gives every code a status and a one-line meaning', () => {
     for (const [code, info] of Object.entries(ERROR_CODES)) {
       expect(code).toMatch(/^[a-z]+(_[a-z0-9]+)*$/);
-      expect([400, 401, 403, 404, 409, 429, 500, 503]).toContain(info.status);
+      expect([400, 401, 403, 404, 409, 413, 415, 429, 500, 503]).toContain(info.status);
       expect(info.meaning).toMatch(/^[A-Z].*\.$/);
       expect(info.meaning).not.toContain('\n');
     }

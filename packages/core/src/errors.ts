@@ -11,7 +11,7 @@
 /** One entry of the error catalogue. */
 export interface ErrorCodeInfo {
   /** HTTP status the edge answers with. */
-  readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
   /** One line saying what the code means, for docs and for `message` fields. */
   readonly meaning: string;
 }
@@ -90,7 +90,6 @@ export const ERROR_CODES = {
   },
   forbidden: { status: 403, meaning: 'The caller is authenticated but may not do this (for example, not an admin).' },
   not_found: { status: 404, meaning: 'No such route or object.' },
-  method_unsupported: { status: 405, meaning: 'The route does not accept this HTTP method.' },
   body_too_large: { status: 413, meaning: 'The request body is larger than the server accepts.' },
   media_type_unsupported: { status: 415, meaning: 'The request body has a content type this route does not accept.' },
   rate_limited: { status: 429, meaning: 'Too many requests or failed attempts; retry after the given delay.' },
