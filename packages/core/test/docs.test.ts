@@ -1,4 +1,6 @@
-// The README's examples run, and docs/errors.md lists exactly the codes the code has.
+// The README's examples run, and docs/errors.md lists exactly the codes the code has. These are the
+// `<!-- example: name -->` blocks, which need no running server; the quick start and the
+// per-method examples run against a real server in packages/server/test/readme.test.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
