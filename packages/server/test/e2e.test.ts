@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { signOAuth1 } from '@keyward/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from './support/databases.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { jsonOf, startTestServer, type TestServer } from './support/server.js';
 
 const PASSWORD = 'a long enough passphrase';
 
@@ -45,7 +45,7 @@ describe.each(ENGINES)('end to end on %s', (engine) => {
       headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials',
     });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: await jsonOf(res) };
   };
 
   it('takes a newcomer from registration to every method, then through rotation and revocation', async () => {

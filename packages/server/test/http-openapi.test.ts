@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, HTTP_METHODS, type OpenApiDocument, renderDocsPage, renderSchema } from '../src/http/docs.js';
 import { openapiRoutes, registeredRoutes } from '../src/http/openapi.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { jsonOf, startTestServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
 let doc: OpenApiDocument & Record<string, unknown>;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   const res = await fetch(`${t.url}/openapi.json`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  doc = await res.json();
+  doc = await jsonOf(res);
 });
 afterAll(() => t?.close());
 

@@ -10,7 +10,7 @@ import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/server.js';
+import { jsonOf, startTestServer, type TestServer } from './support/server.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'node_modules/.bin/keyward');
@@ -78,7 +78,7 @@ describe('keyward serve', () => {
       headers: { authorization: basic(id ?? '', secret ?? '') },
     });
     expect(whoami.status).toBe(200);
-    expect((await whoami.json()).principal.scopes).toEqual(['keyward:admin']);
+    expect((await jsonOf(whoami)).principal.scopes).toEqual(['keyward:admin']);
 
     // A request whose body is still arriving when SIGTERM comes: it must be answered.
     const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {

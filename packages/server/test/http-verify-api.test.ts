@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_SCOPE, VERIFY_SCOPE } from '../src/http/context.js';
 import type { IssuedKey } from '../src/store/index.js';
 import { ENGINES } from './support/databases.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { jsonOf, startTestServer, type TestServer } from './support/server.js';
 
 const SECRET = /kw_(?:sk|key|at|st|ss)_[0-9A-Za-z]{40,}/;
 const system = { type: 'system' as const };
@@ -160,7 +160,7 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
       expect(viaApi.body.ok).toBe(true);
       const direct = await fetch(`${t.url}/v1/whoami`, { headers: { authorization: sig.authorization } });
       expect(direct.status).toBe(401);
-      expect((await direct.json()).error.code).toBe('nonce_reused');
+      expect((await jsonOf(direct)).error.code).toBe('nonce_reused');
     });
 
     it('refuses a bad OAuth 1.0a signature: another path, method or origin than signed', async () => {

@@ -1,6 +1,6 @@
 // The server's skeleton: health, the demo route with a key, the one error shape, metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/server.js';
+import { jsonOf, startTestServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
 let basic: string;
@@ -21,17 +21,17 @@ afterAll(() => t?.close());
 
 describe('server skeleton', () => {
   it('answers /healthz and /readyz', async () => {
-    expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ status: 'ok' });
+    expect(await jsonOf(await fetch(`${t.url}/healthz`))).toEqual({ status: 'ok' });
+    expect(await jsonOf(await fetch(`${t.url}/readyz`))).toEqual({ status: 'ok' });
   });
 
   it('lets a key through /v1/whoami and refuses a request without one in the one error shape', async () => {
     const ok = await fetch(`${t.url}/v1/whoami`, { headers: { authorization: basic } });
     expect(ok.status).toBe(200);
-    expect((await ok.json()).principal.method).toBe('basic');
+    expect((await jsonOf(ok)).principal.method).toBe('basic');
     const no = await fetch(`${t.url}/v1/whoami`);
     expect(no.status).toBe(401);
-    const body = await no.json();
+    const body = await jsonOf(no);
     expect(body.error.code).toBe('credentials_missing');
     expect(body.error.requestId).toBe(no.headers.get('x-request-id'));
   });
@@ -39,14 +39,14 @@ describe('server skeleton', () => {
   it('answers unknown routes with not_found and bad JSON with invalid_input', async () => {
     const missing = await fetch(`${t.url}/nope`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('not_found');
+    expect((await jsonOf(missing)).error.code).toBe('not_found');
     const bad = await fetch(`${t.url}/v1/whoami`, {
       method: 'POST',
       headers: { authorization: basic, 'content-type': 'application/json' },
       body: '{"__proto__": {"x": 1}}',
     });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('invalid_input');
+    expect((await jsonOf(bad)).error.code).toBe('invalid_input');
   });
 
   it('serves Prometheus metrics with verifications by method and outcome', async () => {
@@ -61,7 +61,7 @@ describe('errors before routing', () => {
   it('answers a malformed percent-encoded path in the one shape', async () => {
     const res = await fetch(`${t.url}/v1/keys/%E0%A4%A`);
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await jsonOf(res);
     expect(body.error.code).toBe('invalid_input');
     expect(typeof body.error.requestId).toBe('string');
   });
@@ -74,7 +74,7 @@ describe('readiness', () => {
       await down.server.context.store.context.db.destroy();
       const ready = await fetch(`${down.url}/readyz`);
       expect(ready.status).toBe(503);
-      expect((await ready.json()).error.code).toBe('store_unavailable');
+      expect((await jsonOf(ready)).error.code).toBe('store_unavailable');
       expect((await fetch(`${down.url}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`${down.url}/metrics`)).text();
       expect(metrics).toMatch(/keyward_store_errors_total\{source="readyz"\} 1/);

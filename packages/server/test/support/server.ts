@@ -65,3 +65,12 @@ export async function startTestServer(
     },
   };
 }
+
+/** A parsed JSON body, read field by field in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary JSON; a wrong field fails the test
+export type Json = any;
+
+/** The JSON body of a response, typed for assertions. */
+export function jsonOf(res: Response): Promise<Json> {
+  return res.json() as Promise<Json>;
+}
