@@ -23,6 +23,14 @@ export {
   passportRefusalHandler,
 } from './adapters/passport.js';
 export { createProgram, main, VERSION } from './cli/main.js';
+export { createServer, type KeywardServer, type ServerOptions } from './http/app.js';
+export {
+  ConfigError,
+  type ConfigSources,
+  type KeywardConfig,
+  type KeywardConfigInput,
+  loadConfig,
+} from './http/config.js';
 export { createKeyward, type Keyward } from './keyward.js';
 export { LruCache } from './state/cache.js';
 export { type Limit, type Limiter, MemoryLimiter } from './state/limiter.js';
