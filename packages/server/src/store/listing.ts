@@ -7,7 +7,7 @@
  */
 
 import { formatKeywardString } from '@keyward/core';
-import type { Selectable } from 'kysely';
+import { type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import type { AuditEvent } from './audit.js';
 import type { StoreContext } from './context.js';
 import type { AuditEventRow, SessionsTable } from './schema.js';
@@ -68,6 +68,23 @@ export interface AuditFilter {
   readonly limit: number;
 }
 
+/**
+ * A page from rows fetched with one row more than the page holds: that extra row only says
+ * whether another page follows, and the last item's id is its cursor.
+ */
+function toPage<R, T extends { id: string }>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  const items = rows.slice(0, limit).map(map);
+  return { items, next: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+/**
+ * Rows older than the cursor row in (created_at, id) order, newest first: the row-value
+ * comparison (SQLite ≥ 3.15 and PostgreSQL both have it) keeps rows of the same millisecond apart.
+ */
+function olderThan(cursor: { created_at: number; id: string }): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`;
+}
+
 // LIKE metacharacters are escaped so that `key_*` matches the text `key_`, not any character.
 function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -98,20 +115,14 @@ export class Listing {
         .where('account_id', '=', accountId)
         .executeTakeFirst();
       if (cursor === undefined) return { items: [], next: null };
-      q = q.where((eb) =>
-        eb.or([
-          eb('created_at', '<', cursor.created_at),
-          eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
-        ]),
-      );
+      q = q.where(olderThan(cursor));
     }
     const rows = await q
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(options.limit + 1)
       .execute();
-    const items = rows.slice(0, options.limit).map((row) => toSessionInfo(row, now));
-    return { items, next: rows.length > options.limit ? (items.at(-1)?.id ?? null) : null };
+    return toPage(rows, options.limit, (row) => toSessionInfo(row, now));
   }
 
   /** One session by id, or undefined. */
@@ -143,20 +154,14 @@ export class Listing {
         .where('id', '=', options.after)
         .executeTakeFirst();
       if (cursor === undefined) return { items: [], next: null };
-      q = q.where((eb) =>
-        eb.or([
-          eb('created_at', '<', cursor.created_at),
-          eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
-        ]),
-      );
+      q = q.where(olderThan(cursor));
     }
     const rows = await q
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(options.limit + 1)
       .execute();
-    const items = rows.slice(0, options.limit).map((row) => toTokenInfo(row, now));
-    return { items, next: rows.length > options.limit ? (items.at(-1)?.id ?? null) : null };
+    return toPage(rows, options.limit, (row) => toTokenInfo(row, now));
   }
 
   /** One access token by its raw id, or undefined. */
@@ -188,8 +193,7 @@ export class Listing {
       .orderBy('id', 'desc')
       .limit(filter.limit + 1)
       .execute();
-    const items = rows.slice(0, filter.limit).map(toEvent);
-    return { items, next: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
+    return toPage(rows, filter.limit, toEvent);
   }
 }
 
