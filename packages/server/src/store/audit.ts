@@ -39,7 +39,8 @@ export interface AuditQuery {
   readonly before?: string | undefined;
 }
 
-function toEvent(row: AuditEventRow): AuditEvent {
+/** An audit row as an {@link AuditEvent} (the detail parsed back from its JSON). */
+export function toEvent(row: AuditEventRow): AuditEvent {
   return {
     id: row.id,
     at: row.at,

@@ -7,24 +7,16 @@
  */
 
 import { formatKeywardString } from '@keyward/core';
-import { type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
-import type { AuditEvent } from './audit.js';
+import { type RawBuilder, type Selectable, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import { type AuditEvent, toEvent } from './audit.js';
 import type { StoreContext } from './context.js';
-import type { AuditEventRow, SessionsTable } from './schema.js';
+import type { AuditEventRow, Database, SessionsTable } from './schema.js';
+import { type Session, toSession } from './sessions.js';
 
 type SessionsRow = Selectable<SessionsTable>;
 
 /** A session as an admin sees it: never its token hash or sealed secret. */
-export interface SessionInfo {
-  readonly id: string;
-  readonly accountId: string;
-  readonly clientIp: string;
-  readonly signed: boolean;
-  readonly createdAt: number;
-  readonly lastSeenAt: number;
-  readonly idleExpiresAt: number;
-  readonly expiresAt: number;
-  readonly revokedAt: number | null;
+export interface SessionInfo extends Session {
   /** Usable now: not revoked and before both expiries. */
   readonly active: boolean;
 }
@@ -85,6 +77,20 @@ function olderThan(cursor: { created_at: number; id: string }): RawBuilder<SqlBo
   return sql<SqlBool>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`;
 }
 
+/** A page of `q`'s rows newest first, in (created_at, id) order (the order {@link olderThan} pages by). */
+async function newestFirst<T extends keyof Database, R, I extends { id: string }>(
+  q: SelectQueryBuilder<Database, T, R>,
+  limit: number,
+  map: (row: R) => I,
+): Promise<Page<I>> {
+  const rows = await q
+    .orderBy(sql`created_at`, 'desc')
+    .orderBy(sql`id`, 'desc')
+    .limit(limit + 1)
+    .execute();
+  return toPage(rows, limit, map);
+}
+
 // LIKE metacharacters are escaped so that `key_*` matches the text `key_`, not any character.
 function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -117,12 +123,7 @@ export class Listing {
       if (cursor === undefined) return { items: [], next: null };
       q = q.where(olderThan(cursor));
     }
-    const rows = await q
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(options.limit + 1)
-      .execute();
-    return toPage(rows, options.limit, (row) => toSessionInfo(row, now));
+    return newestFirst(q, options.limit, (row) => toSessionInfo(row, now));
   }
 
   /** One session by id, or undefined. */
@@ -156,12 +157,7 @@ export class Listing {
       if (cursor === undefined) return { items: [], next: null };
       q = q.where(olderThan(cursor));
     }
-    const rows = await q
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(options.limit + 1)
-      .execute();
-    return toPage(rows, options.limit, (row) => toTokenInfo(row, now));
+    return newestFirst(q, options.limit, (row) => toTokenInfo(row, now));
   }
 
   /** One access token by its raw id, or undefined. */
@@ -199,15 +195,7 @@ export class Listing {
 
 function toSessionInfo(row: SessionsRow, now: number): SessionInfo {
   return {
-    id: row.id,
-    accountId: row.account_id,
-    clientIp: row.client_ip,
-    signed: row.sealed_secret !== null,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    idleExpiresAt: row.idle_expires_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
+    ...toSession(row),
     active: row.revoked_at === null && row.expires_at > now && row.idle_expires_at > now,
   };
 }
@@ -233,17 +221,5 @@ function toTokenInfo(
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     active: row.revoked_at === null && row.expires_at > now,
-  };
-}
-
-function toEvent(row: AuditEventRow): AuditEvent {
-  return {
-    id: row.id,
-    at: row.at,
-    actor: { type: row.actor_type, id: row.actor_id },
-    action: row.action,
-    object: { type: row.object_type, id: row.object_id },
-    ip: row.ip,
-    detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
   };
 }

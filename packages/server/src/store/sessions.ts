@@ -65,7 +65,8 @@ interface SessionRow {
   revoked_at: number | null;
 }
 
-function toSession(row: SessionRow): Session {
+/** A session row as the verifier and listings see it: never its token hash or sealed secret. */
+export function toSession(row: SessionRow): Session {
   return {
     id: row.id,
     accountId: row.account_id,
