@@ -18,6 +18,7 @@ import { MemoryLimiter } from '../state/limiter.js';
 import { SqlNonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
 import { openStore, type Store } from '../store/index.js';
+import { TrustedProxies } from '../verify/transport.js';
 import { createVerifier } from '../verify/verifier.js';
 import { accountRoutes } from './accounts/index.js';
 import { adminRoutes } from './admin/index.js';
@@ -144,7 +145,8 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     }),
     metrics,
   );
-  const context: ServerContext = { config, store, verifier, nonces, limiter, clock, metrics };
+  const proxies = new TrustedProxies(config.trustProxy);
+  const context: ServerContext = { config, store, verifier, nonces, limiter, clock, metrics, proxies };
   app.decorate('kw', context);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));

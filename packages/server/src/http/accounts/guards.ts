@@ -6,11 +6,9 @@
  */
 
 import type { FastifyRequest } from 'fastify';
-import { fromNodeRequest } from '../../adapters/http.js';
 import type { Limit } from '../../state/limiter.js';
 import { normalizeEmail } from '../../store/accounts.js';
-import { TrustedProxies, transportOf } from '../../verify/transport.js';
-import type { ServerContext } from '../context.js';
+import { clientTransport, type ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
 /**
@@ -28,9 +26,8 @@ export function clientIp(request: FastifyRequest): string {
  * secret-bearing method (design "Security rules"; ASVS 4 §9.1.1), applied to passwords too.
  */
 export function secureTransportGuard(ctx: ServerContext): (request: FastifyRequest) => void {
-  const proxies = new TrustedProxies(ctx.config.trustProxy);
   return (request) => {
-    const transport = transportOf(fromNodeRequest(request.raw), proxies);
+    const transport = clientTransport(ctx, request);
     if (!transport.secure && !transport.loopback) {
       throw new ApiError('transport_insecure', 'send passwords over HTTPS');
     }

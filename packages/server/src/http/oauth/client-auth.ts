@@ -17,10 +17,9 @@ import {
   parseAuthorization,
 } from '@keyward/core';
 import type { FastifyRequest } from 'fastify';
-import { fromNodeRequest } from '../../adapters/http.js';
 import { type ApiKey, keyStateProblem } from '../../store/keys.js';
-import { type Transport, type TrustedProxies, transportOf } from '../../verify/transport.js';
-import type { ServerContext } from '../context.js';
+import type { Transport } from '../../verify/transport.js';
+import { clientTransport, type ServerContext } from '../context.js';
 import { guardStore, OAuthError } from './errors.js';
 import type { OAuthParams } from './form.js';
 
@@ -36,11 +35,6 @@ export interface OAuthClient {
 // a secret hash (base64url of 32 bytes), and equal to none.
 const UNMATCHABLE = '#'.repeat(43);
 
-/** Where the request comes from, as the verifier sees it (trusted proxies only). */
-export function clientTransport(request: FastifyRequest, proxies: TrustedProxies): Transport {
-  return transportOf(fromNodeRequest(request.raw), proxies);
-}
-
 function tooMany(retryAfter: number): OAuthError {
   return new OAuthError('temporarily_unavailable', 'too many failed client authentications; retry later', {
     status: 429,
@@ -53,9 +47,9 @@ function tooMany(retryAfter: number): OAuthError {
  * from anywhere but loopback or a trusted proxy that says `https` (RFC 6749 §2.3.1: "MUST require
  * the use of TLS"), and refuses an address over its failure limit, before the body is read.
  */
-export function secretBearingGuard(kw: ServerContext, proxies: TrustedProxies) {
+export function secretBearingGuard(kw: ServerContext) {
   return async (request: FastifyRequest): Promise<void> => {
-    const transport = clientTransport(request, proxies);
+    const transport = clientTransport(kw, request);
     if (!transport.secure && !transport.loopback) {
       throw new OAuthError('invalid_request', 'this endpoint takes a client secret and must be called over https');
     }
@@ -105,11 +99,10 @@ function presented(request: FastifyRequest, params: OAuthParams): { id: string; 
  */
 export async function authenticateClient(
   kw: ServerContext,
-  proxies: TrustedProxies,
   request: FastifyRequest,
   params: OAuthParams,
 ): Promise<OAuthClient> {
-  const transport = clientTransport(request, proxies);
+  const transport = clientTransport(kw, request);
   const failure = (rawId?: string) => {
     kw.limiter.hit(`fail:ip:${transport.clientIp}`, kw.config.limits.failuresPerIp);
     if (rawId !== undefined) kw.limiter.hit(`fail:key:${rawId}`, kw.config.limits.failuresPerKey);

@@ -1,10 +1,9 @@
 /**
- * What the OAuth routes share: the server's parts and the trusted proxies, built once per app.
+ * What the OAuth routes share: the server's parts.
  *
  * @packageDocumentation
  */
 
-import type { TrustedProxies } from '../../verify/transport.js';
 import type { RouteModule, ServerContext } from '../context.js';
 
 /** The (TypeBox-typed, encapsulated) instance the OAuth routes are registered on. */
@@ -13,8 +12,6 @@ export type OAuthApp = Parameters<RouteModule>[0];
 /** Shared by the OAuth routes. */
 export interface OAuthContext {
   readonly kw: ServerContext;
-  /** `X-Forwarded-*` are believed from these only, as in the verifier. */
-  readonly proxies: TrustedProxies;
 }
 
 /** Absolute URL of a path on the server's public origin (RFC 8414 §2 wants absolute endpoint URLs). */

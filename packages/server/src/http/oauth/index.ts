@@ -10,7 +10,6 @@
  * @packageDocumentation
  */
 
-import { TrustedProxies } from '../../verify/transport.js';
 import type { RouteModule } from '../context.js';
 import type { OAuthContext } from './context.js';
 import { oauthErrorHandler } from './errors.js';
@@ -25,7 +24,7 @@ export { jwtVerifierOptions } from './jwt.js';
 
 /** OAuth 2.0 endpoints (client credentials, introspection, revocation, metadata, JWKS). */
 export const oauthRoutes: RouteModule = async (app) => {
-  const ctx: OAuthContext = { kw: app.kw, proxies: new TrustedProxies(app.kw.config.trustProxy) };
+  const ctx: OAuthContext = { kw: app.kw };
   acceptFormOnly(app);
   app.setErrorHandler(oauthErrorHandler());
   tokenRoute(app, ctx);

@@ -42,11 +42,11 @@ const INACTIVE = { active: false } as const;
 
 /** Registers `POST /oauth/introspect`. */
 export function introspectionRoute(app: OAuthApp, ctx: OAuthContext): void {
-  const { kw, proxies } = ctx;
+  const { kw } = ctx;
   app.post(
     '/oauth/introspect',
     {
-      onRequest: secretBearingGuard(kw, proxies),
+      onRequest: secretBearingGuard(kw),
       schema: {
         tags: ['oauth'],
         summary: 'Introspect an access token (RFC 7662)',
@@ -62,7 +62,7 @@ export function introspectionRoute(app: OAuthApp, ctx: OAuthContext): void {
     },
     async (request, reply) => {
       const params = request.body as OAuthParams;
-      const client = await authenticateClient(kw, proxies, request, params);
+      const client = await authenticateClient(kw, request, params);
       reply.headers(NO_STORE);
       // RFC 7662 §2.1: token_type_hint only speeds up the search; every type is searched anyway.
       const found = await findAccessToken(kw, request, params.token as string);

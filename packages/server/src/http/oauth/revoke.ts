@@ -24,11 +24,11 @@ export const RevocationRequest = Type.Object({
 
 /** Registers `POST /oauth/revoke`. */
 export function revocationRoute(app: OAuthApp, ctx: OAuthContext): void {
-  const { kw, proxies } = ctx;
+  const { kw } = ctx;
   app.post(
     '/oauth/revoke',
     {
-      onRequest: secretBearingGuard(kw, proxies),
+      onRequest: secretBearingGuard(kw),
       schema: {
         tags: ['oauth'],
         summary: 'Revoke an access token (RFC 7009)',
@@ -44,7 +44,7 @@ export function revocationRoute(app: OAuthApp, ctx: OAuthContext): void {
     },
     async (request, reply) => {
       const params = request.body as OAuthParams;
-      const client = await authenticateClient(kw, proxies, request, params);
+      const client = await authenticateClient(kw, request, params);
       const found = await findAccessToken(kw, request, params.token as string);
       if (found !== undefined && found.token.keyId === client.rawId && found.token.revokedAt === null) {
         const { id } = found.token;

@@ -32,11 +32,11 @@ export const TokenResponse = Type.Object({
 
 /** Registers `POST /oauth/token`. */
 export function tokenRoute(app: OAuthApp, ctx: OAuthContext): void {
-  const { kw, proxies } = ctx;
+  const { kw } = ctx;
   app.post(
     '/oauth/token',
     {
-      onRequest: secretBearingGuard(kw, proxies),
+      onRequest: secretBearingGuard(kw),
       schema: {
         tags: ['oauth'],
         summary: 'Get an access token with client credentials (RFC 6749 §4.4)',
@@ -56,7 +56,7 @@ export function tokenRoute(app: OAuthApp, ctx: OAuthContext): void {
       if (params.grant_type !== 'client_credentials') {
         throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
       }
-      const client = await authenticateClient(kw, proxies, request, params);
+      const client = await authenticateClient(kw, request, params);
       const scopes = grantedScopes(params.scope, client.key.scopes);
       const issued = await issueAccessToken(kw, request, client, scopes);
       // RFC 6749 §5.1: the response carries a token, so no cache may keep it.
