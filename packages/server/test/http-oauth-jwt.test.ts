@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type KeywardServer } from '../src/http/app.js';
 import { loadConfig } from '../src/http/config.js';
 import { openStore, type Store } from '../src/store/index.js';
+import { Listing } from '../src/store/listing.js';
 import { createPostgresDatabase, ENGINES } from './support/databases.js';
 import { basicAuth, getToken, json, newClient, oauthRows, post, secretsInLogs, whoami } from './support/oauth.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -108,8 +109,8 @@ describe.each(ENGINES)('JWT access tokens (%s)', (engine) => {
     // Recorded by its jti, so that it can be listed, introspected and revoked.
     const row = await t.server.context.store.tokens.lookup(payload.jti as string);
     expect(row).toMatchObject({ format: 'jwt', accountId: client.accountId, scopes: ['read:orders'], revokedAt: null });
-    const listed = await t.server.context.store.tokens.listForAccount(client.accountId);
-    expect(listed.map((x) => x.id)).toContain(payload.jti);
+    const listed = await new Listing(t.server.context.store.context).tokens({ accountId: client.accountId, limit: 10 });
+    expect(listed.items.map((x) => x.id)).toContain(payload.jti);
 
     const me = await whoami(t, value);
     expect(me.status).toBe(200);

@@ -144,4 +144,4 @@ export { migrateToLatest } from './migrations.js';
 export type { IssuedSession, Session } from './sessions.js';
 export type { PublicJwk, PublicSigningKey, SigningKey, SigningKeyOptions } from './signing-keys.js';
 export { DEFAULT_SIGNING_KEY_ROTATION_MS, SigningKeys } from './signing-keys.js';
-export type { AccessToken, AccessTokenFormat, TokenGrant, TokenListOptions } from './tokens.js';
+export type { AccessToken, AccessTokenFormat, TokenGrant } from './tokens.js';

@@ -49,14 +49,6 @@ export interface TokenGrant {
   readonly ttlMs: number;
 }
 
-/** Which tokens a listing covers. */
-export interface TokenListOptions {
-  /** Include revoked and expired tokens too. Default false: live tokens only. */
-  readonly includeInactive?: boolean | undefined;
-  /** At most this many, newest first. Default 100, at most 1000. */
-  readonly limit?: number | undefined;
-}
-
 type TokenRow = {
   id: string;
   key_id: string;
@@ -119,26 +111,6 @@ export class AccessTokens {
   async lookup(rawId: string): Promise<(AccessToken & { readonly hash: string }) | undefined> {
     const row = await this.ctx.db.selectFrom('access_tokens').selectAll().where('id', '=', rawId).executeTakeFirst();
     return row === undefined ? undefined : { ...toToken(row), hash: row.token_hash };
-  }
-
-  /** Tokens issued to a key (raw id), newest first. */
-  listForKey(rawKeyId: string, options: TokenListOptions = {}): Promise<AccessToken[]> {
-    return this.list('key_id', rawKeyId, options);
-  }
-
-  /** Tokens issued to any key of an account, newest first. */
-  listForAccount(accountId: string, options: TokenListOptions = {}): Promise<AccessToken[]> {
-    return this.list('account_id', accountId, options);
-  }
-
-  private async list(column: 'key_id' | 'account_id', value: string, options: TokenListOptions) {
-    const limit = Math.min(Math.max(1, Math.trunc(options.limit ?? 100)), 1000);
-    let q = this.ctx.db.selectFrom('access_tokens').selectAll().where(column, '=', value);
-    if (options.includeInactive !== true) {
-      q = q.where('revoked_at', 'is', null).where('expires_at', '>', this.ctx.clock.now());
-    }
-    const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
-    return rows.map(toToken);
   }
 
   /** Revokes a token (raw id). Resolves false when there was none to revoke. */
