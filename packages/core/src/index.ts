@@ -9,6 +9,7 @@ export * from './authorization.js';
 export * from './encoding.js';
 export * from './errors.js';
 export * from './oauth1/base-string.js';
+export * from './oauth1/hmac.js';
 export * from './oauth1/request.js';
 export * from './oauth1/sign.js';
 export * from './oauth1/signature.js';

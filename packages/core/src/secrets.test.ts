@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { constantTimeEqual, hashSecret, type MasterKey, openSecret, sealedKeyVersion, sealSecret } from './secrets.js';
 
@@ -12,6 +13,17 @@ describe('constantTimeEqual', () => {
     expect(constantTimeEqual('abc', 'abcd')).toBe(false);
     expect(constantTimeEqual('', '')).toBe(true);
     expect(constantTimeEqual(Buffer.from('é'), 'é')).toBe(true);
+    expect(constantTimeEqual('é', 'e')).toBe(false);
+    expect(constantTimeEqual('☕', '☕')).toBe(true);
+  });
+
+  it('answers exactly as string equality does, for any two strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        expect(constantTimeEqual(a, b)).toBe(a === b);
+        expect(constantTimeEqual(a, a.slice())).toBe(true);
+      }),
+    );
   });
 });
 

@@ -7,9 +7,9 @@
  * @packageDocumentation
  */
 
-import type { KeyObject } from 'node:crypto';
 import { fail, type Result, succeed } from '../errors.js';
 import { constantTimeEqual } from '../secrets.js';
+import type { HmacKey } from './hmac.js';
 import {
   type OAuth1ParseError,
   type OAuth1ParseOptions,
@@ -31,13 +31,13 @@ export interface OAuth1Secrets {
    * The HMAC key for these very secrets, made once by {@link prepareOAuth1Secrets} and kept
    * with them; when absent it is derived from the secrets on every request.
    */
-  readonly hmacKey?: KeyObject | undefined;
+  readonly hmacKey?: HmacKey | undefined;
 }
 
 /**
  * Secrets for {@link verifyOAuth1Signature} with their HMAC key made once (RFC 5849 §3.4.2
- * signing key, as a `KeyObject`). A verifier that caches secrets should cache these instead:
- * HMAC with a key object is cheaper than with a string on every request.
+ * signing key, as an {@link HmacKey}). A verifier that caches secrets should cache these
+ * instead: HMAC with a prepared key costs about a third less than with a string.
  */
 export function prepareOAuth1Secrets(consumerSecret: string, tokenSecret = ''): OAuth1Secrets {
   return { consumerSecret, tokenSecret, hmacKey: createSigningKey(consumerSecret, tokenSecret) };
