@@ -23,11 +23,14 @@ interface Pads {
   readonly outer: Buffer;
 }
 
-// Scratch space for `ipad block ‖ message` and `opad block ‖ inner digest`, shared by every key.
-// Safe to share: JavaScript runs one call at a time and nothing here yields. The pad bytes are
-// wiped after each use, so no key-derived bytes stay behind in them.
+// Scratch space for `ipad block ‖ message` and, per algorithm, `opad block ‖ inner digest`,
+// shared by every key. Safe to share: JavaScript runs one call at a time and nothing here
+// yields. The pad bytes left in them are not wiped: the key keeps the same bytes for its life.
 let innerScratch = Buffer.alloc(BLOCK + 1024);
-const outerScratch = Buffer.alloc(BLOCK + 32);
+const outerScratch: Record<HmacAlgorithm, Buffer> = {
+  sha1: Buffer.alloc(BLOCK + DIGEST_BYTES.sha1),
+  sha256: Buffer.alloc(BLOCK + DIGEST_BYTES.sha256),
+};
 
 /**
  * An HMAC key prepared for repeated use. Its bytes stay in private fields: logging or
@@ -50,16 +53,15 @@ export class HmacKey {
     const room = BLOCK + 3 * message.length;
     if (room > innerScratch.length) innerScratch = Buffer.alloc(Math.max(room, 2 * innerScratch.length));
     // RFC 2104 §2 steps 3–4: H(K XOR ipad ‖ text), as a binary string, one char per byte.
-    pads.inner.copy(innerScratch, 0);
-    const length = BLOCK + innerScratch.write(message, BLOCK, 'utf8');
+    // (`set` and `write` without an encoding argument: the cheapest paths into a Buffer.)
+    innerScratch.set(pads.inner, 0);
+    const length = BLOCK + innerScratch.write(message, BLOCK);
     const innerDigest = hash(algorithm, innerScratch.subarray(0, length), 'binary');
-    innerScratch.fill(0, 0, BLOCK);
     // Steps 6–7: H(K XOR opad ‖ inner digest).
-    pads.outer.copy(outerScratch, 0);
-    outerScratch.write(innerDigest, BLOCK, 'binary');
-    const mac = hash(algorithm, outerScratch.subarray(0, BLOCK + DIGEST_BYTES[algorithm]), 'base64');
-    outerScratch.fill(0, 0, BLOCK);
-    return mac;
+    const outer = outerScratch[algorithm];
+    outer.set(pads.outer, 0);
+    outer.write(innerDigest, BLOCK, 'latin1');
+    return hash(algorithm, outer, 'base64');
   }
 
   #pads(algorithm: HmacAlgorithm): Pads {
