@@ -3,9 +3,10 @@
  * data. Internal: the package entry point does not re-export this module.
  *
  * Both scanners hand each parameter to a {@link ParamSink} instead of building arrays, and
- * report when a name or value as sent holds unreserved characters only, and so already is its
- * RFC 5849 §3.6 encoding. The OAuth 1.0a verifier then puts that text into the signature base
- * string as it is, instead of encoding the decoded form again.
+ * report a name's or value's signature base string form when the text as sent tells it (it
+ * holds unreserved characters only, say, and so already is its RFC 5849 §3.6 encoding). The
+ * OAuth 1.0a verifier then puts that text into the base string as it is, instead of encoding
+ * the decoded form again.
  *
  * @packageDocumentation
  */
@@ -96,22 +97,24 @@ export function encodeEncoded(value: string): string {
 }
 
 /**
- * The text as sent when it is its own canonical encoding and holds no escape (unreserved
- * characters only), so that it is also its own base-string form; `undefined` otherwise.
+ * The base-string form of a form name or value (its RFC 5849 §3.6 encoding with '%' as '%25')
+ * when the scan flags tell it without decoding: the text as sent when it holds unreserved
+ * characters only; with '+' too, the same with each '+' (a space) as '%2520'. `undefined`
+ * otherwise.
  */
-function plainText(raw: string, flags: number): string | undefined {
-  return flags === 0 ? raw : undefined;
+function baseForm(raw: string, flags: number): string | undefined {
+  return flags === 0 ? raw : flags === PLUS ? raw.replaceAll('+', '%2520') : undefined;
 }
 
 /** Receives the parameters a scanner finds, in the order they were sent. */
 export interface ParamSink {
   /**
-   * One parameter. `name` and `value` are decoded; `plainName` and `plainValue` are the text
-   * as sent when it holds unreserved characters only (RFC 3986 §2.3), and so already is the
-   * RFC 5849 §3.6 encoding of the decoded form and its base-string form too; `undefined` when
-   * that is not known (the receiver encodes the decoded form itself if it needs to).
+   * One parameter. `name` and `value` are decoded; `baseName` and `baseValue` are their
+   * base-string form (the RFC 5849 §3.6 encoding, then '%' as '%25') when the scanner knew it
+   * from the text as sent, `undefined` otherwise (the receiver encodes the decoded form itself
+   * if it needs to).
    */
-  param(name: string, value: string, plainName: string | undefined, plainValue: string | undefined): void;
+  param(name: string, value: string, baseName: string | undefined, baseValue: string | undefined): void;
 }
 
 /**
@@ -202,6 +205,11 @@ const LIST_END = /[ \t,]*$/y;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const OAUTH_LIST = /^(?:[ \t,]*[A-Za-z0-9\-._~%]+="[^"\\\x00-\x1f\x7f]*"[ \t]*(?:,|$))*[ \t,]*$/;
 
+// The same list when every name is unreserved characters and every value unreserved characters
+// or escapes, as conforming signers send it (RFC 5849 §3.5.1 percent-encodes every value). Then
+// a value without '%' is its own §3.6 encoding and needs no check of its own.
+const PLAIN_OAUTH_LIST = /^(?:[ \t,]*[A-Za-z0-9\-._~]+="[A-Za-z0-9\-._~%]*"[ \t]*(?:,|$))*[ \t,]*$/;
+
 /** What an `OAuth` header scan reports to its sink: parameters, and `realm` as sent. */
 export interface OAuthParamSink extends ParamSink {
   realm: string | undefined;
@@ -216,6 +224,7 @@ export interface OAuthParamSink extends ParamSink {
 function takeOAuthParam(
   rawName: string,
   rawValue: string,
+  plainList: boolean,
   seen: NameSet,
   count: number,
   maxParams: number,
@@ -231,15 +240,16 @@ function takeOAuthParam(
   }
   if (!seen.add(name)) return fail('parameter_duplicated', `${name} appears twice in the header`);
   if (count === maxParams) return fail('too_many_parameters', `more than ${maxParams} header parameters`);
-  let value = rawValue;
   if (rawValue.includes('%')) {
-    const decoded = decodePercent(rawValue);
-    if (decoded === undefined) return fail('malformed_header', 'invalid percent-encoding');
-    value = decoded;
+    const value = decodePercent(rawValue);
+    if (value === undefined) return fail('malformed_header', 'invalid percent-encoding');
+    sink.param(name, value, namePct ? undefined : rawName, undefined);
+  } else {
+    // A name without '%' holds unreserved characters only (the grammar allows nothing else);
+    // so does a value without '%' in a plain list. Other values may hold anything: the sink
+    // encodes them.
+    sink.param(name, rawValue, namePct ? undefined : rawName, plainList ? rawValue : undefined);
   }
-  // A name without '%' holds unreserved characters only (the grammar allows nothing else).
-  // Values may hold anything: the sink encodes them.
-  sink.param(name, value, namePct ? undefined : rawName, undefined);
   return count + 1;
 }
 
@@ -258,7 +268,8 @@ export function scanOAuthParams(
 ): Failure<'malformed_header' | 'parameter_duplicated' | 'too_many_parameters'> | undefined {
   // A list the grammar refuses: find where, element by element, reporting the first problem
   // in list order exactly as for any list.
-  if (!OAUTH_LIST.test(input)) return refuseOAuthParams(input, maxParams, sink);
+  const plainList = PLAIN_OAUTH_LIST.test(input);
+  if (!plainList && !OAUTH_LIST.test(input)) return refuseOAuthParams(input, maxParams, sink);
   // Well-formed: each element is `separators name="value" spaces [,]`, and names and values
   // hold neither '=' nor '"', so indexOf finds their ends.
   const seen = new NameSet();
@@ -271,7 +282,15 @@ export function scanOAuthParams(
     if (i >= n) return undefined;
     const eq = input.indexOf('=', i);
     const close = input.indexOf('"', eq + 2);
-    const taken = takeOAuthParam(input.slice(i, eq), input.slice(eq + 2, close), seen, count, maxParams, sink);
+    const taken = takeOAuthParam(
+      input.slice(i, eq),
+      input.slice(eq + 2, close),
+      plainList,
+      seen,
+      count,
+      maxParams,
+      sink,
+    );
     if (typeof taken !== 'number') return taken;
     count = taken;
     i = close + 1;
@@ -300,7 +319,7 @@ function refuseOAuthParams(
       return fail('malformed_header', `expected name="value" at offset ${i}`);
     }
     i = OAUTH_PARAM.lastIndex;
-    const taken = takeOAuthParam(m[1] as string, m[2] as string, seen, count, maxParams, sink);
+    const taken = takeOAuthParam(m[1] as string, m[2] as string, false, seen, count, maxParams, sink);
     if (typeof taken !== 'number') return taken;
     count = taken;
   }
@@ -351,7 +370,7 @@ export function scanForm(
       if (name === undefined || value === undefined) {
         return fail('malformed_request', 'invalid percent-encoding or UTF-8 in form data');
       }
-      sink.param(name, value, plainText(rawName, nameFlags), plainText(rawValue, valueFlags));
+      sink.param(name, value, baseForm(rawName, nameFlags), baseForm(rawValue, valueFlags));
     }
     start = j + 1;
   }

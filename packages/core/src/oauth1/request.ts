@@ -94,6 +94,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** True when a `Content-Type` value is `application/x-www-form-urlencoded` (parameters ignored). */
 export function isFormContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
+  if (contentType === 'application/x-www-form-urlencoded') return true;
   const semi = contentType.indexOf(';');
   const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   return type === 'application/x-www-form-urlencoded';
@@ -282,10 +283,11 @@ class ProtocolParams implements ParamSink {
    * added by the caller once validated, since their valid values need no encoding.
    */
   readonly encoded = new EncodedParameters();
-  private readonly seen = new NameSet();
+  /** Protocol names seen in the query or body; made on the first one (most requests have none). */
+  private seen: NameSet | undefined = undefined;
 
   /** Takes in one parameter from `where`; `oauth_*` ones are checked and kept aside. */
-  param(name: string, value: string, plainName: string | undefined, plainValue: string | undefined): void {
+  param(name: string, value: string, baseName: string | undefined, baseValue: string | undefined): void {
     if (this.failure !== undefined) return;
     const p: Param = [name, value];
     if (isProtocolName(name)) {
@@ -302,7 +304,7 @@ class ProtocolParams implements ParamSink {
       }
       // The header scanner already refused a name sent twice in the header, and parameters
       // from a second place fail above: only the query and body need the check here.
-      if (where !== 'header' && !this.seen.add(name)) {
+      if (where !== 'header' && !(this.seen ??= new NameSet()).add(name)) {
         this.failure = fail('parameter_duplicated', `${name} appears twice`);
         return;
       }
@@ -348,6 +350,6 @@ class ProtocolParams implements ParamSink {
     this.params.push(p);
     // RFC 5849 §3.4.1.3.2: names and values in their §3.6 encoding (held in base-string form).
     // Text sent with unreserved characters only is that already; anything else is encoded.
-    this.encoded.addEncodedTwice(plainName ?? encodeTwice(name), plainValue ?? encodeTwice(value));
+    this.encoded.addEncodedTwice(baseName ?? encodeTwice(name), baseValue ?? encodeTwice(value));
   }
 }

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 
-import { fail, type Result, succeed } from '../errors.js';
+import { fail, type Result, type Success, succeed } from '../errors.js';
 import { constantTimeEqual } from '../secrets.js';
 import type { HmacKey } from './hmac.js';
 import {
@@ -43,6 +43,9 @@ export function prepareOAuth1Secrets(consumerSecret: string, tokenSecret = ''): 
   return { consumerSecret, tokenSecret, hmacKey: createSigningKey(consumerSecret, tokenSecret) };
 }
 
+// The one success value of the checks here, shared: they run on every request.
+const PASSED: Success<true> = Object.freeze(succeed(true as const));
+
 /** The range of timestamps the server accepts now, for the Problem Reporting answer. */
 export interface AcceptableTimestamps {
   readonly min: number;
@@ -63,11 +66,12 @@ export function checkTimestamp(
   nowMs: number,
   windowSeconds: number = DEFAULT_TIMESTAMP_WINDOW,
 ): Result<true, 'timestamp_refused'> {
-  const range = acceptableTimestamps(nowMs, windowSeconds);
-  if (timestamp < range.min || timestamp > range.max) {
+  const now = Math.floor(nowMs / 1000);
+  if (timestamp < now - windowSeconds || timestamp > now + windowSeconds) {
+    const range = acceptableTimestamps(nowMs, windowSeconds);
     return fail('timestamp_refused', `${range.min}-${range.max}`);
   }
-  return succeed(true);
+  return PASSED;
 }
 
 /** The timestamps accepted at `nowMs` with the given window. */
@@ -98,7 +102,7 @@ export function verifyOAuth1Signature(
     const bodyHash = computeBodyHash(request.signatureMethod, request.body) ?? '';
     if (!constantTimeEqual(bodyHash, request.bodyHash)) return fail('body_hash_invalid');
   }
-  return succeed(true);
+  return PASSED;
 }
 
 /** Everything {@link verifyOAuth1} needs besides the request. */
