@@ -304,9 +304,12 @@ class ProtocolParams implements ParamSink {
       }
       // The header scanner already refused a name sent twice in the header, and parameters
       // from a second place fail above: only the query and body need the check here.
-      if (where !== 'header' && !(this.seen ??= new NameSet()).add(name)) {
-        this.failure = fail('parameter_duplicated', `${name} appears twice`);
-        return;
+      if (where !== 'header') {
+        this.seen ??= new NameSet();
+        if (!this.seen.add(name)) {
+          this.failure = fail('parameter_duplicated', `${name} appears twice`);
+          return;
+        }
       }
       // Dispatch on the character after "oauth_" so each name costs one string comparison.
       switch (name.charCodeAt(6)) {
