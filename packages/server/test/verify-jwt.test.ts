@@ -83,6 +83,26 @@ describe('verify: oauth2 JWT access tokens', () => {
     }
   });
 
+  it('takes only access tokens: typ at+jwt and the RFC 9068 §2.2 claims, sub included (§4)', async () => {
+    const signed = (typ: string | undefined, sub: string | undefined) => {
+      const jwt = new SignJWT({ scope: 'read:orders', client_id: h.key.id })
+        .setProtectedHeader(typ === undefined ? { alg: 'EdDSA', kid: 'k1' } : { alg: 'EdDSA', kid: 'k1', typ })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(now())
+        .setExpirationTime(now() + 60)
+        .setJti('Q9x2Jt7ePMLrTa0vYw3bKk');
+      return (sub === undefined ? jwt : jwt.setSubject(sub)).sign(privateKey);
+    };
+    const accountId = h.key.key.accountId;
+    // Same key, same claims, but not an access token (an ID token, say): refused.
+    expect(await verifier.verify(bearer(await signed(undefined, accountId)))).toMatchObject({ code: 'token_invalid' });
+    expect(await verifier.verify(bearer(await signed('JWT', accountId)))).toMatchObject({ code: 'token_invalid' });
+    expect(await verifier.verify(bearer(await signed('at+jwt', undefined)))).toMatchObject({ code: 'token_invalid' });
+    // RFC 9068 §4 compares the media type: the full form is the same type.
+    expect((await verifier.verify(bearer(await signed('application/at+jwt', accountId)))).ok).toBe(true);
+  });
+
   it('refuses alg none and HMAC tokens (RFC 8725 §3.1)', async () => {
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, client_id: h.key.id, jti: 'x', iat: now(), exp: now() + 60 })).toString('base64url')}.`;
     expect(await verifier.verify(bearer(`${unsigned}AAAA`))).toMatchObject({ code: 'token_invalid' });

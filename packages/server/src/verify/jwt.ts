@@ -7,7 +7,7 @@
  */
 
 import { identify } from '@keyward/core';
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { VerifierContext } from './context.js';
 import type { Transport } from './transport.js';
 import type { Outcome } from './types.js';
@@ -20,6 +20,33 @@ export interface JwtOptions {
   readonly audience: string | readonly string[];
   /** The signing keys: a JWK set (as served at /.well-known/jwks.json) or a jose key resolver. */
   readonly keys: JSONWebKeySet | JWTVerifyGetKey;
+}
+
+/** RFC 9068 §2.1: the `typ` header of a JWT access token. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/**
+ * The claims of a JWT access token (RFC 9068) valid at `now` (milliseconds): an EdDSA signature
+ * by one of `getKey`'s keys, `typ` `at+jwt` (§4: resource servers must check it, so that no
+ * other JWT signed with the same key is taken for an access token), `iss`, `aud`, `exp`, and
+ * the claims §2.2 requires. Throws jose's error for a token that fails any of that; any other
+ * error (a store that cannot be read for the signing key) propagates as it is.
+ */
+export async function verifyAccessTokenJwt(
+  token: string,
+  getKey: JWTVerifyGetKey,
+  expected: { readonly issuer: string; readonly audience: string | readonly string[]; readonly now: number },
+): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, getKey, {
+    issuer: expected.issuer,
+    audience: typeof expected.audience === 'string' ? expected.audience : [...expected.audience],
+    // EdDSA only: never `none`, never an HMAC "signed" with a public key (RFC 8725 §3.1).
+    algorithms: ['EdDSA'],
+    typ: ACCESS_TOKEN_TYP,
+    requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+    currentDate: new Date(expected.now),
+  });
+  return payload;
 }
 
 /** A token in JWS compact serialization (RFC 7515 §7.1): three base64url parts. */
@@ -40,16 +67,9 @@ export async function verifyJwtAccessToken(
   options: JwtOptions,
   getKey: JWTVerifyGetKey,
 ): Promise<Outcome> {
-  let payload: Record<string, unknown>;
+  let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, getKey, {
-      issuer: options.issuer,
-      audience: [...(typeof options.audience === 'string' ? [options.audience] : options.audience)],
-      // EdDSA only: never `none`, never an HMAC "signed" with a public key (RFC 8725 §3.1).
-      algorithms: ['EdDSA'],
-      requiredClaims: ['exp', 'iat', 'jti', 'client_id'],
-      currentDate: new Date(ctx.clock.now()),
-    }));
+    payload = await verifyAccessTokenJwt(token, getKey, { ...options, now: ctx.clock.now() });
   } catch (error) {
     // Anything but a JOSE verdict (a store that cannot be read for the signing key) fails closed
     // as 503 in the verifier, not as a bad token.
@@ -66,7 +86,7 @@ export async function verifyJwtAccessToken(
   if (await ctx.jtiRevoked(jti)) return ctx.refuse('token_invalid', { bearerPresented: true });
   const entry = await ctx.keyCredential(client.id);
   const credential = entry.credential;
-  if (credential === null || (payload.sub !== undefined && payload.sub !== credential.key.accountId)) {
+  if (credential === null || payload.sub !== credential.key.accountId) {
     return ctx.refuse('token_invalid', { bearerPresented: true });
   }
   // RFC 9068 §2.2.3: `scope` is a space-separated list, as in RFC 6749 §3.3.

@@ -10,17 +10,14 @@
  * @packageDocumentation
  */
 
-import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { errors, type JWTPayload, SignJWT } from 'jose';
 import type { Clock } from '../../store/context.js';
 import type { Store } from '../../store/index.js';
 import { SIGNING_ALGORITHM, type SigningKey } from '../../store/signing-keys.js';
 import type { AccessToken } from '../../store/tokens.js';
-import type { JwtOptions } from '../../verify/jwt.js';
+import { ACCESS_TOKEN_TYP, type JwtOptions, verifyAccessTokenJwt } from '../../verify/jwt.js';
 import type { KeywardConfig } from '../config.js';
 import { clientIdOf } from './client-auth.js';
-
-/** RFC 9068 §2.1: the `typ` header of a JWT access token. */
-export const ACCESS_TOKEN_TYP = 'at+jwt';
 
 /** The `aud` of every JWT the server issues: its own public URL. */
 export function tokenAudience(config: KeywardConfig): string {
@@ -65,15 +62,11 @@ export async function verifyOwnJwt(
   jwt: string,
 ): Promise<JWTPayload | undefined> {
   try {
-    const { payload } = await jwtVerify(jwt, store.signingKeys.keyResolver(), {
+    return await verifyAccessTokenJwt(jwt, store.signingKeys.keyResolver(), {
       issuer: config.publicUrl,
       audience: tokenAudience(config),
-      algorithms: [SIGNING_ALGORITHM],
-      typ: ACCESS_TOKEN_TYP,
-      requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
-      currentDate: new Date(clock.now()),
+      now: clock.now(),
     });
-    return payload;
   } catch (error) {
     if (error instanceof errors.JOSEError) return undefined;
     throw error;
