@@ -45,6 +45,8 @@ describe('login failures tell nothing', () => {
     for (const answer of answers) {
       expect(shape(answer)).toEqual(shape(answers[0] as (typeof answers)[0]));
       expect(answer.headers.get('cache-control')).toBe('no-store');
+      // RFC 7235 §3.1: a 401 names a challenge; here, the session token a login gives.
+      expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="keyward"');
     }
     expect(shape(answers[0] as (typeof answers)[0])).toEqual({
       status: 401,
@@ -212,6 +214,7 @@ describe('transport and address binding behind a trusted proxy', () => {
     // The default policy ended the session when it showed up from elsewhere.
     const after = await api.call('GET', '/v1/whoami', { as, headers: https });
     expect(shape(after)).toMatchObject({ status: 401, code: 'session_invalid' });
+    expect(after.headers.get('www-authenticate')).toContain('Bearer realm="keyward"');
   });
 });
 

@@ -10,6 +10,12 @@
 
 import { ERROR_CODES, type ErrorCode, type Failure, type Result } from '@keyward/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_REALM } from '../verify/verifier.js';
+
+// RFC 7235 §3.1: every 401 carries at least one challenge. The verifier's refusals bring their
+// own; a route's 401 (a failed login, a session that ended) names the one its caller needs: the
+// session token, sent as a bearer token.
+const ROUTE_CHALLENGE = `Bearer realm="${DEFAULT_REALM}"`;
 
 /** An expected failure thrown by a route: rendered with its code's status. */
 export class ApiError extends Error {
@@ -52,9 +58,12 @@ export function sendError(
   message: string = ERROR_CODES[code].meaning,
   headers: Readonly<Record<string, string | string[]>> = {},
 ): FastifyReply {
+  const status = ERROR_CODES[code].status;
+  const challenged = status !== 401 || Object.keys(headers).some((name) => name.toLowerCase() === 'www-authenticate');
+  const challenge = challenged ? {} : { 'www-authenticate': ROUTE_CHALLENGE };
   return reply
-    .code(ERROR_CODES[code].status)
-    .headers({ 'cache-control': 'no-store', ...headers })
+    .code(status)
+    .headers({ 'cache-control': 'no-store', ...challenge, ...headers })
     .send(errorBody(request, code, message));
 }
 

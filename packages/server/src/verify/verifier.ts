@@ -39,7 +39,7 @@ export interface VerifierOptions {
   readonly plaintext?: boolean | undefined;
   /** Accept the API key token in `X-API-Key`. Default false. */
   readonly apiKeyHeader?: boolean | undefined;
-  /** `realm` of the challenges. Default "keyward". */
+  /** `realm` of the challenges. Default {@link DEFAULT_REALM}. */
   readonly realm?: string | undefined;
   /** Failed attempts allowed per client address. Default 30 per minute. */
   readonly failuresPerIp?: Limit | undefined;
@@ -61,6 +61,9 @@ export interface VerifierOptions {
    */
   readonly onError?: ((error: unknown) => void) | undefined;
 }
+
+/** The `realm` of the challenges unless told otherwise (RFC 7235 §2.2). */
+export const DEFAULT_REALM = 'keyward';
 
 /** A verifier. */
 export interface Verifier {
@@ -85,7 +88,7 @@ function carriesSecret(method: AuthMethod): boolean {
 /** Builds a verifier. Throws `TypeError` on bad options (an origin that is not an origin, a bad CIDR). */
 export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? systemClock;
-  const realm = options.realm ?? 'keyward';
+  const realm = options.realm ?? DEFAULT_REALM;
   if (!/^[\x20-\x7e]*$/.test(realm) || /["\\]/.test(realm))
     throw new TypeError('realm must be printable ASCII without quotes');
   new URL(options.origin); // fail fast on a malformed origin
