@@ -33,18 +33,6 @@ export async function startWithKey(
   return { t, accountId: account.value.id, email, key: await newKey({ scopes: ['read', 'write'] }), newKey };
 }
 
-/** Whether the server has a route; when not, says on stderr which tests are skipped and why. */
-export function requireRoute(t: TestServer, method: 'GET' | 'POST', url: string, what: string): boolean {
-  const present = t.server.app.hasRoute({ method, url });
-  if (!present) {
-    console.warn(
-      `[skipped] ${what}: ${method} ${url} is not registered in packages/server/src/http yet ` +
-        '(built in parallel); these tests run as soon as it is.',
-    );
-  }
-  return present;
-}
-
 /** A fetch that records the URL and method of every request it sends. */
 export function countingFetch(): { fetch: typeof fetch; sent: { method: string; url: string }[] } {
   const sent: { method: string; url: string }[] = [];
