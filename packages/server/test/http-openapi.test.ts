@@ -138,6 +138,10 @@ describe('GET /openapi.json', () => {
     const schema = verify?.requestBody?.content?.['application/json']?.schema as Record<string, unknown>;
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['method', 'url', 'headers']));
+    expect(verify?.requestBody?.required).toBe(true);
+    // Rotation takes no body at all (the defaults), and the document says so.
+    expect(doc.paths['/v1/keys/{id}/rotate']?.post?.requestBody?.required).toBe(false);
+    expect(doc.paths['/v1/admin/keys/{keyId}/rotate']?.post?.requestBody?.required).toBe(false);
     // A route protected with protect() but no security in its schema still says it needs credentials.
     expect(doc.paths['/v1/whoami']?.get?.security?.length).toBeGreaterThan(0);
     expect(doc.paths['/healthz']?.get?.security).toBeUndefined();

@@ -33,7 +33,10 @@ interface Operation {
     readonly description?: string;
     readonly schema?: Schema;
   }[];
-  readonly requestBody?: { readonly content?: Readonly<Record<string, { readonly schema?: Schema }>> };
+  readonly requestBody?: {
+    readonly required?: boolean;
+    readonly content?: Readonly<Record<string, { readonly schema?: Schema }>>;
+  };
   readonly responses?: Readonly<
     Record<string, { readonly description?: string; readonly content?: Readonly<Record<string, { schema?: Schema }>> }>
   >;
@@ -155,7 +158,7 @@ function renderOperation(method: string, path: string, op: Operation, doc: OpenA
 <p class="summary">${escapeHtml(op.summary ?? '')}</p>${prose(op.description)}
 <p><strong>Auth:</strong> ${auth(op)}</p>
 ${params.length === 0 ? '' : `<h4>Parameters</h4><ul>${params.join('')}</ul>`}
-${body.length === 0 ? '' : `<h4>Request body</h4>${body.join('')}`}
+${body.length === 0 ? '' : `<h4>Request body${op.requestBody?.required === false ? ' (optional)' : ''}</h4>${body.join('')}`}
 <h4>Responses</h4><ul>${responses.join('')}</ul>
 </section>`;
 }

@@ -68,12 +68,28 @@ export function securitySchemes(publicUrl: string) {
 
 type Hooks = undefined | ((...args: never[]) => unknown) | ((...args: never[]) => unknown)[];
 
-// protect() returns a function named keywardProtect; seeing it among a route's hooks tells the
-// route is protected without the route having to say so twice.
-function isProtected(...hooks: Hooks[]): boolean {
-  return hooks.some((h) =>
-    (Array.isArray(h) ? h : h === undefined ? [] : [h]).some((f) => f.name === 'keywardProtect'),
-  );
+// A route's hooks, by name, tell what it would otherwise have to say twice: protect() returns a
+// function named keywardProtect (the route is protected), and `optionalBody` lets the body be
+// left out.
+function hasHook(name: string, ...hooks: Hooks[]): boolean {
+  return hooks.some((h) => (Array.isArray(h) ? h : h === undefined ? [] : [h]).some((f) => f.name === name));
+}
+
+/** `/v1/keys/:id` as OpenAPI writes it: `/v1/keys/{id}`. */
+function openapiPath(url: string): string {
+  return url.replace(/:(\w+)/g, '{$1}');
+}
+
+// @fastify/swagger marks every request body required (Fastify refuses an absent body that has a
+// schema); routes with `optionalBody` accept none, and the document says so.
+function markOptionalBodies(document: Record<string, unknown>, optional: ReadonlySet<string>): Record<string, unknown> {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, { requestBody?: { required?: boolean } }>>;
+  for (const key of optional) {
+    const [method, path] = key.split(' ') as [string, string];
+    const body = paths[path]?.[method]?.requestBody;
+    if (body !== undefined) body.required = false;
+  }
+  return document;
 }
 
 /** A route as the app registered it, for checking the document against. */
@@ -117,9 +133,15 @@ export const openapiRoutes = fp(async (app: FastifyInstance) => {
   const { publicUrl } = app.kw.config;
   const routes: RegisteredRoute[] = [];
   registered.set(app, routes);
+  /** `method path` (OpenAPI's lower-case method and path form) of the routes with an optional body. */
+  const optionalBodies = new Set<string>();
   app.addHook('onRoute', (route) => {
     const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, hidden });
+    const optional = hasHook('optionalBody', route.preValidation as Hooks);
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, hidden });
+      if (optional) optionalBodies.add(`${method.toLowerCase()} ${openapiPath(route.url)}`);
+    }
   });
   await app.register(swagger, {
     openapi: {
@@ -138,11 +160,17 @@ export const openapiRoutes = fp(async (app: FastifyInstance) => {
     },
     transformObject: (documentObject) =>
       'openapiObject' in documentObject
-        ? (declareTags(documentObject.openapiObject as Record<string, unknown>) as typeof documentObject.openapiObject)
+        ? (markOptionalBodies(
+            declareTags(documentObject.openapiObject as Record<string, unknown>),
+            optionalBodies,
+          ) as typeof documentObject.openapiObject)
         : documentObject.swaggerObject,
     transform: ({ schema, url, route }) => {
       const s = (schema ?? {}) as Record<string, unknown>;
-      if (s.security === undefined && isProtected(route.preValidation as Hooks, route.preHandler as Hooks)) {
+      if (
+        s.security === undefined &&
+        hasHook('keywardProtect', route.preValidation as Hooks, route.preHandler as Hooks)
+      ) {
         return { schema: { ...s, security: ANY_CREDENTIAL } as typeof schema, url };
       }
       return { schema, url };

@@ -86,3 +86,13 @@ export const PrincipalSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * A `preValidation` hook for routes whose body may be left out: an absent body becomes `{}`, so
+ * that its optional fields take their defaults (Fastify validates an absent body against the
+ * schema and would refuse it). The OpenAPI document marks these bodies optional, finding the
+ * routes by this function's name.
+ */
+export async function optionalBody(request: { body: unknown }): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}

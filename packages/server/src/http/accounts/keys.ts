@@ -17,7 +17,7 @@ import { Type } from 'typebox';
 import type { ApiKey, KeySettings } from '../../store/keys.js';
 import { actorOf, RESERVED_SCOPE_PREFIX, type RouteModule, sessionPrincipal } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
-import { errorResponses, PROTECTED_ERRORS } from '../schemas.js';
+import { errorResponses, optionalBody, PROTECTED_ERRORS } from '../schemas.js';
 import {
   IssuedKeyView,
   issuedKeyView,
@@ -260,14 +260,8 @@ export const keyRoutes: RouteModule = async (app) => {
   app.post(
     '/v1/keys/:id/rotate',
     {
-      // The body is optional: none at all means the defaults (Fastify validates an absent body
-      // against the schema, so it becomes `{}` first).
-      preValidation: [
-        protect,
-        async (request) => {
-          if (request.body === undefined) request.body = {};
-        },
-      ],
+      // The body is optional: none at all means the defaults.
+      preValidation: [protect, optionalBody],
       schema: {
         tags,
         summary: 'Give one of my keys a new secret',

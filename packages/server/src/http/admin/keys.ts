@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import type { KeySettings } from '../../store/index.js';
 import { actorOf, RESERVED_SCOPE_PREFIX, type RouteModule } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
-import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
+import { ADMIN_CREDENTIAL, errorResponses, optionalBody, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
 import { AccountParams, KeyParams, KeySchema, KeyUpdateSchema, keyJson } from './schemas.js';
 
@@ -155,13 +155,8 @@ export const adminKeyRoutes: RouteModule = async (app) => {
   app.post(
     '/v1/admin/keys/:keyId/rotate',
     {
-      preValidation: [
-        ...preValidation,
-        // Every field is optional: a request without a body means the defaults.
-        async function emptyBodyIsDefaults(request: { body: unknown }) {
-          if (request.body === undefined) request.body = {};
-        },
-      ],
+      // Every field is optional: a request without a body means the defaults.
+      preValidation: [...preValidation, optionalBody],
       schema: {
         tags,
         security,
