@@ -138,6 +138,22 @@ describe('adapter: fastify', () => {
     expect(res.json()).toEqual({ keyId: h.key.id, query: { status: 'open' } });
   });
 
+  it('OAuth 1.0a behind rewriteUrl: the signature covers the path the client sent', async () => {
+    // An app mounted under /api by rewriting its URLs: the client signs /api/…, the route sees /….
+    app = Fastify({ rewriteUrl: (req) => (req.url ?? '/').replace(/^\/api\//, '/') });
+    await app.register(keywardFastify, { verifier: h.verifier });
+    app.get('/v1/orders', { preValidation: app.keyward.protect() }, async (request) => ({
+      keyId: request.keyward?.keyId,
+      url: request.url,
+    }));
+    const res = await send(signed(h.key, h.clock, { path: '/api/v1/orders?status=open' }));
+    expect([res.statusCode, res.json()]).toEqual([200, { keyId: h.key.id, url: '/v1/orders?status=open' }]);
+    // Signed for the rewritten path but sent to the public one: not what the client signed.
+    const moved = signed(h.key, h.clock, { path: '/v1/orders?status=open' });
+    const refused = await send({ ...moved, url: '/api/v1/orders?status=open' });
+    expect([refused.statusCode, refused.json().error.code]).toEqual([401, 'signature_invalid']);
+  });
+
   it('OAuth 1.0a POST with a signed form body: 200, and the route still gets the body', async () => {
     await build();
     const form = 'item=widget&qty=2&note=caf%C3%A9+au+lait';
