@@ -1,13 +1,14 @@
 // The repositories behind the OAuth endpoints, on SQLite and PostgreSQL: access tokens (JWT
-// records, listings, revocation of a key's or an account's tokens with immediate effect in the
-// verifier, purge) and signing keys (rotation period, resolver).
+// records; revocation of a key's or an account's live tokens by key revocation, account disabling
+// and password change, with immediate effect in the verifier; purge) and signing keys (rotation
+// period, resolver).
 import { formatKeywardString, identify } from '@keyward/core';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SigningKeys } from '../src/store/index.js';
 import type { Verifier } from '../src/verify/index.js';
 import { ENGINES } from './support/databases.js';
-import { type Harness, harness, request } from './support/verifier.js';
+import { actor, type Harness, harness, PASSWORD, request } from './support/verifier.js';
 
 const ISSUER = 'https://api.example.com';
 const HOUR = 60 * 60 * 1000;
@@ -70,34 +71,81 @@ describe.each(ENGINES)('access tokens and signing keys (%s)', (engine) => {
     expect(recorded).toMatchObject({ ok: false, code: 'invalid_input' });
   });
 
-  it("revokes a key's tokens at once in the verifier, opaque and JWT, leaving the key and other keys alone", async () => {
+  const bearerCode = async (token: string) => {
+    const outcome = await verifier.verify(bearer(token));
+    return outcome.ok ? 'ok' : outcome.code;
+  };
+  // The stored revocation time of an opaque token (by its id part) or a JWT (by its jti).
+  const revokedAt = async (token: string) =>
+    (await h.store.tokens.lookup(identify(token)?.id ?? (decodeJwt(token).jti as string)))?.revokedAt;
+
+  it("revoking a key revokes its live tokens at once in the verifier, opaque and JWT, and no other key's", async () => {
     const other = await h.newKey();
     const otherId = identify(other.id)?.id as string;
+    const expired = await opaque(keyId, 1000);
     const mine = [await opaque(), (await jwt()).token];
     const theirs = await opaque(otherId);
-    for (const t of [...mine, theirs]) expect((await verifier.verify(bearer(t))).ok).toBe(true); // cached now
-    expect(await h.store.tokens.revokeForKey(keyId)).toBe(2);
-    for (const t of mine) expect(await verifier.verify(bearer(t))).toMatchObject({ code: 'token_invalid' });
-    expect((await verifier.verify(bearer(theirs))).ok).toBe(true);
-    expect((await verifier.verify(request({ headers: { authorization: basic(h) } }))).ok).toBe(true);
-    expect(await h.store.tokens.revokeForKey(keyId)).toBe(0);
-  });
-
-  it("revokes every token of an account's keys", async () => {
-    const other = await h.newKey();
-    const tokens = [await opaque(), (await jwt()).token, await opaque(identify(other.id)?.id as string)];
-    for (const t of tokens) expect((await verifier.verify(bearer(t))).ok).toBe(true);
-    expect(await h.store.tokens.revokeForAccount(h.key.key.accountId)).toBe(3);
-    for (const t of tokens) expect(await verifier.verify(bearer(t))).toMatchObject({ code: 'token_invalid' });
-  });
-
-  it('purges tokens that expired before a time', async () => {
-    const expired = identify(await opaque(keyId, 1000))?.id as string;
-    const live = identify(await opaque())?.id as string;
+    for (const t of [...mine, theirs]) expect(await bearerCode(t)).toBe('ok'); // cached now
     h.clock.t += 2000;
-    expect(await h.store.tokens.purgeExpired(h.clock.t)).toBe(1);
-    expect(await h.store.tokens.lookup(expired)).toBeUndefined();
-    expect((await h.store.tokens.lookup(live))?.id).toBe(live);
+    expect((await h.store.keys.revoke(h.key.id, actor)).ok).toBe(true);
+    // token_invalid, not key_revoked: the tokens themselves were revoked and the cache dropped.
+    for (const t of mine) expect(await bearerCode(t)).toBe('token_invalid');
+    for (const t of mine) expect(await revokedAt(t)).toBe(h.clock.t);
+    // Expired before the revocation: left as it was (dead already).
+    expect(await revokedAt(expired)).toBeNull();
+    expect(await bearerCode(theirs)).toBe('ok');
+    expect(await revokedAt(theirs)).toBeNull();
+  });
+
+  it('disabling an account revokes the live tokens of all its keys at once in the verifier', async () => {
+    const other = await h.newKey();
+    const expired = await opaque(keyId, 1000);
+    const tokens = [await opaque(), (await jwt()).token, await opaque(identify(other.id)?.id as string)];
+    for (const t of tokens) expect(await bearerCode(t)).toBe('ok');
+    h.clock.t += 2000;
+    expect((await h.store.accounts.setStatus(h.key.key.accountId, 'disabled', actor)).ok).toBe(true);
+    for (const t of tokens) expect(await bearerCode(t)).toBe('token_invalid');
+    for (const t of tokens) expect(await revokedAt(t)).toBe(h.clock.t);
+    expect(await revokedAt(expired)).toBeNull();
+  });
+
+  it('changing the password revokes the live tokens at once, counts only those, and keeps the keys', async () => {
+    const other = await h.newKey();
+    const expired = await opaque(keyId, 1000);
+    const alreadyRevoked = await opaque();
+    const tokens = [await opaque(), (await jwt()).token, await opaque(identify(other.id)?.id as string)];
+    for (const t of tokens) expect(await bearerCode(t)).toBe('ok');
+    expect(await h.store.tokens.revoke(identify(alreadyRevoked)?.id as string)).toBe(true);
+    h.clock.t += 2000;
+    const changed = await h.store.accounts.changePassword(
+      h.key.key.accountId,
+      { currentPassword: PASSWORD, newPassword: 'another good passphrase' },
+      actor,
+    );
+    expect(changed).toMatchObject({ ok: true, value: { tokensRevoked: 3, sessionsEnded: 0 } });
+    for (const t of tokens) expect(await bearerCode(t)).toBe('token_invalid');
+    for (const t of tokens) expect(await revokedAt(t)).toBe(h.clock.t);
+    expect(await revokedAt(expired)).toBeNull();
+    expect(await revokedAt(alreadyRevoked)).toBe(h.clock.t - 2000);
+    expect((await verifier.verify(request({ headers: { authorization: basic(h) } }))).ok).toBe(true);
+  });
+
+  it('purges tokens that expired before a time, revoked or not, and keeps the others', async () => {
+    const revokedExpired = identify(await opaque(keyId, 1000))?.id as string;
+    expect(await h.store.tokens.revoke(revokedExpired)).toBe(true);
+    const expired = [identify(await opaque(keyId, 1000))?.id as string, revokedExpired, (await jwt()).jti];
+    h.clock.t += HOUR + 1000;
+    const revokedLive = identify(await opaque())?.id as string;
+    expect(await h.store.tokens.revoke(revokedLive)).toBe(true);
+    const endsAtCutoff = identify(await opaque(keyId, 1000))?.id as string;
+    const live = identify(await opaque())?.id as string;
+    const cutoff = h.clock.t + 1000;
+    // Two rows a statement: the batches go on until one comes back short.
+    expect(await h.store.tokens.purgeExpired(cutoff, 2)).toBe(3);
+    for (const id of expired) expect(await h.store.tokens.lookup(id)).toBeUndefined();
+    // Revoked but not yet expired: kept, so that a revoked jti stays known to be revoked.
+    for (const id of [revokedLive, endsAtCutoff, live]) expect((await h.store.tokens.lookup(id))?.id).toBe(id);
+    expect(await h.store.tokens.purgeExpired(cutoff)).toBe(0);
   });
 
   it('signs with one key for its rotation period, then makes the next; the resolver knows both', async () => {

@@ -386,6 +386,47 @@ describe.each(ENGINES)('store on %s', (engine) => {
     });
   });
 
+  describe('sessions', () => {
+    it('purges sessions that ended (absolute expiry, idle expiry, revocation) before a time, and only those', async () => {
+      const ada = await account();
+      const start = clock.t;
+      const session = async (idleMs?: number, absoluteMs?: number) => {
+        const created = await store.sessions.create({
+          accountId: ada.id,
+          clientIp: '127.0.0.1',
+          ...(idleMs === undefined ? {} : { idleMs }),
+          ...(absoluteMs === undefined ? {} : { absoluteMs }),
+          actor, // audited: the audit events that name a session must not stop its deletion
+        });
+        if (!created.ok) throw new Error(created.code);
+        return created.value.session;
+      };
+      const absoluteEnded = await session(1000, 1000);
+      const idleEnded = await session(1000, HOUR);
+      const revokedEarly = await session();
+      expect(await store.sessions.revoke(revokedEarly.id, actor)).toBe(true);
+      const slid = await session(2 * 60_000, HOUR);
+      const live = await session();
+      const revokedLate = await session();
+      const endsAtCutoff = await session(120_000, 120_000);
+
+      clock.t = start + 60_000;
+      await store.sessions.touch(slid, 2 * 60_000); // idle expiry now start + 180 s
+      clock.t = start + 130_000;
+      expect(await store.sessions.revoke(revokedLate.id, actor)).toBe(true);
+
+      const cutoff = start + 120_000;
+      // Two rows a statement: the batches go on until one comes back short.
+      expect(await store.sessions.purgeEnded(cutoff, 2)).toBe(3);
+      for (const s of [absoluteEnded, idleEnded, revokedEarly]) expect(await store.sessions.get(s.id)).toBeUndefined();
+      for (const s of [slid, live, revokedLate, endsAtCutoff]) expect((await store.sessions.get(s.id))?.id).toBe(s.id);
+      expect((await store.sessions.listLive(ada.id)).map((s) => s.id).sort()).toEqual([slid.id, live.id].sort());
+      expect(await store.sessions.purgeEnded(cutoff)).toBe(0);
+      // The audit trail keeps its events about the deleted sessions.
+      expect((await store.audit.list({ objectId: absoluteEnded.id })).map((e) => e.action)).toEqual(['session.create']);
+    });
+  });
+
   describe('audit log', () => {
     it('records who did what to which object, newest first, filtered and paginated, without secrets', async () => {
       const ada = await account();

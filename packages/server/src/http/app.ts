@@ -14,6 +14,7 @@ import { Ajv } from 'ajv';
 import formats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { keywardFastify } from '../adapters/fastify.js';
+import { every } from '../state/every.js';
 import { MemoryLimiter } from '../state/limiter.js';
 import { SqlNonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
@@ -54,6 +55,34 @@ export interface KeywardServer {
 
 // Nonces outlive the timestamp window; expired rows are swept this often.
 const NONCE_SWEEP_MS = 60_000;
+// Ended access tokens and sessions are purged this often (see purgeEnded).
+const MAINTENANCE_MS = 60 * 60_000;
+
+/**
+ * How long an access token or session is kept once it ended (expired or revoked) before the
+ * hourly maintenance deletes it: a week, so that admins still find recently ended sessions and
+ * tokens in the admin listings (and next to their audit events) when looking into an incident,
+ * while the tables stop growing with every token ever issued.
+ */
+export const ENDED_RETENTION_MS = 7 * 24 * 60 * 60_000;
+
+/**
+ * Deletes the access tokens and sessions that ended more than `retentionMs` before `now`
+ * (milliseconds): tokens by expiry (a revoked token expires within the hour anyway, and its row
+ * must outlive its JWT's `exp` for the revocation to hold), sessions by absolute expiry, idle
+ * expiry or revocation. Resolves how many of each were deleted. Safe to run from several
+ * instances at once.
+ */
+export async function purgeEnded(
+  store: Store,
+  now: number,
+  retentionMs: number = ENDED_RETENTION_MS,
+): Promise<{ tokens: number; sessions: number }> {
+  const before = now - retentionMs;
+  const tokens = await store.tokens.purgeExpired(before);
+  const sessions = await store.sessions.purgeEnded(before);
+  return { tokens, sessions };
+}
 
 // Headers that carry credentials never reach a log line.
 const REDACT = [
@@ -166,6 +195,17 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     metrics.storeErrors.inc({ source: 'nonce_sweep' });
     app.log.warn({ err: error }, 'nonce sweep failed');
   });
+  const stopMaintenance = every(
+    MAINTENANCE_MS,
+    async () => {
+      const purged = await purgeEnded(store, clock.now());
+      if (purged.tokens + purged.sessions > 0) app.log.info({ purged }, 'purged ended access tokens and sessions');
+    },
+    (error) => {
+      metrics.storeErrors.inc({ source: 'maintenance' });
+      app.log.warn({ err: error }, 'maintenance failed');
+    },
+  );
   await app.ready();
 
   let closing: Promise<void> | undefined;
@@ -175,6 +215,7 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     close() {
       closing ??= (async () => {
         nonces.stop();
+        stopMaintenance();
         try {
           await app.close();
         } finally {

@@ -13,6 +13,7 @@ import type { Actor, StoreContext } from './context.js';
 import { newId } from './context.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import type { AccountRow, AccountStatus, Role } from './schema.js';
+import { revokeTokens } from './tokens.js';
 
 /** An account as the API shows it: never the password hash. */
 export interface Account {
@@ -165,7 +166,7 @@ export class Accounts {
 
   /**
    * Disables or enables an account. Disabling also disables its active keys and revokes its
-   * access tokens and sessions, all in one transaction; enabling brings back only the keys that
+   * live access tokens and sessions, all in one transaction; enabling brings back only the keys that
    * were disabled because of the account.
    */
   async setStatus(
@@ -185,12 +186,7 @@ export class Accounts {
           .where('account_id', '=', account.id)
           .where('status', '=', 'active')
           .execute();
-        await trx
-          .updateTable('access_tokens')
-          .set({ revoked_at: now })
-          .where('account_id', '=', account.id)
-          .where('revoked_at', 'is', null)
-          .execute();
+        await revokeTokens(trx, 'account_id', account.id, now);
         await trx
           .updateTable('sessions')
           .set({ revoked_at: now })
@@ -262,14 +258,8 @@ export class Accounts {
         .where('idle_expires_at', '>', now);
       if (change.keepSessionId !== undefined) sessions = sessions.where('id', '!=', change.keepSessionId);
       const ended = await sessions.executeTakeFirst();
-      const revoked = await trx
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('account_id', '=', row.id)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .executeTakeFirst();
-      const counts = { sessionsEnded: Number(ended.numUpdatedRows), tokensRevoked: Number(revoked.numUpdatedRows) };
+      const tokensRevoked = await revokeTokens(trx, 'account_id', row.id, now);
+      const counts = { sessionsEnded: Number(ended.numUpdatedRows), tokensRevoked };
       await this.audit.record(trx, actor, {
         action: 'account.password',
         objectType: 'account',

@@ -27,6 +27,7 @@ import type { AuditLog } from './audit.js';
 import type { Actor, Executor, StoreContext } from './context.js';
 import { newId } from './context.js';
 import type { AccountStatus, ApiKeyRow, KeyStatus } from './schema.js';
+import { revokeTokens } from './tokens.js';
 
 /** The methods a key can be allowed to use. */
 export const KEY_METHODS = ['basic', 'api-key', 'oauth2', 'oauth1'] as const;
@@ -380,8 +381,8 @@ export class Keys {
   }
 
   /**
-   * Revokes a key for good (kept for the audit trail) and revokes its access tokens in the
-   * same transaction. Revoking a revoked key changes nothing and succeeds.
+   * Revokes a key for good (kept for the audit trail) and revokes its live access tokens in
+   * the same transaction. Revoking a revoked key changes nothing and succeeds.
    */
   revoke(id: string, actor: Actor): Promise<Result<ApiKey, 'key_not_found' | 'invalid_state'>> {
     return this.mutate<never>(
@@ -389,12 +390,7 @@ export class Keys {
       async (trx, row, now) => {
         const set = { status: 'revoked' as const, revoked_at: now, updated_at: now };
         await trx.updateTable('api_keys').set(set).where('id', '=', row.id).execute();
-        await trx
-          .updateTable('access_tokens')
-          .set({ revoked_at: now })
-          .where('key_id', '=', row.id)
-          .where('revoked_at', 'is', null)
-          .execute();
+        await revokeTokens(trx, 'key_id', row.id, now);
         await this.audit.record(trx, actor, { action: 'key.revoke', objectType: 'key', objectId: toKey(row).id });
         return succeed({ ...row, ...set });
       },

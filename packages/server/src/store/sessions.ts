@@ -29,6 +29,8 @@ export const DEFAULT_SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
 const UNMATCHABLE = '#'.repeat(43);
 // Sliding the idle expiry writes to the database; at most once a minute per session.
 const TOUCH_EVERY_MS = 60 * 1000;
+// Rows deleted per statement by a purge: a large backlog never holds the write lock for long.
+const PURGE_BATCH = 1000;
 
 /** A session as the verifier sees it (never its token or secret). */
 export interface Session {
@@ -219,6 +221,28 @@ export class Sessions {
       .set({ last_seen_at: now, idle_expires_at: Math.min(now + idleMs, session.expiresAt) })
       .where('id', '=', session.id)
       .execute();
+  }
+
+  /**
+   * Deletes the sessions that ended before `before` (milliseconds): past their absolute or idle
+   * expiry, or revoked, before then. `batchSize` rows a statement; resolves how many. A deleted
+   * session verifies nowhere (its token names no row), as an ended one did not either.
+   */
+  async purgeEnded(before: number, batchSize = PURGE_BATCH): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = this.ctx.db
+        .selectFrom('sessions')
+        .select('id')
+        .where((eb) =>
+          eb.or([eb('expires_at', '<', before), eb('idle_expires_at', '<', before), eb('revoked_at', '<', before)]),
+        )
+        .limit(batchSize);
+      const result = await this.ctx.db.deleteFrom('sessions').where('id', 'in', batch).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
   }
 
   /**

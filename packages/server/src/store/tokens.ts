@@ -10,10 +10,13 @@
  */
 
 import { fail, generateToken, hashSecret, ID_LENGTH, type Result, randomBase62, succeed } from '@keyward/core';
-import type { StoreContext } from './context.js';
+import type { Executor, StoreContext } from './context.js';
 
 /** Longest access token lifetime: one hour. */
 export const MAX_TOKEN_TTL_MS = 60 * 60 * 1000;
+
+// Rows deleted per statement by a purge: a large backlog never holds the write lock for long.
+const PURGE_BATCH = 1000;
 
 /**
  * The `token_hash` of a row that records a JWT. Not base64url of 32 bytes, so no presented opaque
@@ -125,46 +128,56 @@ export class AccessTokens {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Revokes every live token of a key (raw id), leaving the key itself alone. Resolves how many. */
-  revokeForKey(rawKeyId: string): Promise<number> {
-    return this.revokeWhere('key_id', rawKeyId);
-  }
-
-  /** Revokes every live token of an account's keys. Resolves how many. */
-  revokeForAccount(accountId: string): Promise<number> {
-    return this.revokeWhere('account_id', accountId);
-  }
-
-  private async revokeWhere(column: 'key_id' | 'account_id', value: string): Promise<number> {
-    const now = this.ctx.clock.now();
-    const ids = await this.ctx.db.transaction().execute(async (trx) => {
-      const live = await trx
+  /**
+   * Deletes tokens that expired before `before` (milliseconds), `batchSize` rows a statement.
+   * Resolves how many.
+   *
+   * Expiry alone decides, revoked or not: a revoked token's row stays until it has expired, so
+   * that a JWT whose `jti` was revoked is still found revoked for as long as its signature and
+   * `exp` would otherwise pass (a JWT whose row is missing is not known to be revoked). Once
+   * expired, a token verifies nowhere and introspects as inactive, row or no row.
+   */
+  async purgeExpired(before: number, batchSize = PURGE_BATCH): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = this.ctx.db
         .selectFrom('access_tokens')
         .select('id')
-        .where(column, '=', value)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .execute();
-      if (live.length === 0) return [];
-      const list = live.map((r) => r.id);
-      await trx
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('id', 'in', list)
-        .where('revoked_at', 'is', null)
-        .execute();
-      return list;
-    });
-    // One event per token: caches keyed by token id (opaque tokens, JWT jtis) drop each at once.
-    for (const id of ids) this.ctx.invalidations.publish({ kind: 'token', id });
-    return ids.length;
+        .where('expires_at', '<', before)
+        .limit(batchSize);
+      const result = await this.ctx.db.deleteFrom('access_tokens').where('id', 'in', batch).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
   }
+}
 
-  /** Deletes tokens that expired before `before` (milliseconds); they verify nowhere. Resolves how many. */
-  async purgeExpired(before: number): Promise<number> {
-    const result = await this.ctx.db.deleteFrom('access_tokens').where('expires_at', '<', before).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
+/**
+ * Revokes the live tokens (not revoked, not expired) of a key (`key_id`, raw id) or of an
+ * account (`account_id`) inside the caller's transaction, so that they end together with
+ * whatever else the caller changes (a key revoked, an account disabled, a password changed).
+ * Expired tokens are left as they are: they are dead already, and the count means something.
+ * Resolves how many were revoked.
+ *
+ * Cached copies are the caller's to drop once the transaction committed: a `key` invalidation
+ * for `key_id`, an `account` one for `account_id`. Either drops every cached token (opaque and
+ * JWT `jti`) of that key or account in the verifier, so no per-token event is needed.
+ */
+export async function revokeTokens(
+  db: Executor,
+  column: 'key_id' | 'account_id',
+  value: string,
+  now: number,
+): Promise<number> {
+  const result = await db
+    .updateTable('access_tokens')
+    .set({ revoked_at: now })
+    .where(column, '=', value)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 function toToken(row: TokenRow): AccessToken {
