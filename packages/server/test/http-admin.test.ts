@@ -384,6 +384,11 @@ describe.each(ENGINES)('admin API on %s', (engine) => {
       expect((await call('GET', '/v1/whoami', { auth: `Bearer ${tokens[1]}` })).status).toBe(200);
       const active = await asAdmin('GET', `/v1/admin/accounts/${who.id}/tokens?active=true`);
       expect(active.body.tokens).toHaveLength(2);
+      // Audited once, by the admin, in the revocation's transaction (a second revoke changes nothing).
+      expect((await asAdmin('DELETE', `/v1/admin/tokens/${id}`)).status).toBe(200);
+      const audit = await asAdmin('GET', `/v1/admin/audit?action=token.revoke&object=${id}`);
+      expect(audit.body.events).toHaveLength(1);
+      expect(audit.body.events[0].actor.type).not.toBe('system');
       expect((await asAdmin('DELETE', '/v1/admin/tokens/nope')).status).toBe(404);
       expect((await asAdmin('GET', '/v1/admin/keys/kw_kid_nope/tokens')).status).toBe(404);
     });

@@ -1,3 +1,4 @@
+import { identify } from '@keyward/core';
 // POST /oauth/introspect (RFC 7662) and POST /oauth/revoke (RFC 7009) with opaque tokens, on
 // SQLite and PostgreSQL; RFC 8414 metadata; and oauth4webapi, an independent client, driving the
 // whole flow with client_secret_basic and client_secret_post.
@@ -159,6 +160,11 @@ describe.each(ENGINES)('POST /oauth/introspect and /oauth/revoke, opaque tokens 
     expect(await (await introspect(t, client, value)).text()).toBe('{"active":false}');
     // Again: nothing left to revoke, still 200.
     expect((await revoke(t, client, value)).status).toBe(200);
+    // The revocation is audited once, as done by the client's key.
+    const events = await t.server.context.store.audit.list({ objectId: identify(value)?.id });
+    const revocations = events.filter((e) => e.action === 'token.revoke');
+    expect(revocations).toHaveLength(1);
+    expect(revocations[0]?.actor).toEqual({ type: 'key', id: client.id });
   });
 
   it("answers 200 for another client's token, an unknown one or garbage, and revokes nothing", async () => {

@@ -12,7 +12,7 @@ import { basicAuth, getToken, json, newClient, post, secretsInLogs, whoami } fro
 import { startTestServer, type TestServer } from './support/server.js';
 
 const HOUR = 60 * 60 * 1000;
-const FAKE = { toFake: ['setInterval', 'clearInterval'] } as const;
+const FAKE: Parameters<typeof vi.useFakeTimers>[0] = { toFake: ['setInterval', 'clearInterval'] };
 
 type Client = Awaited<ReturnType<typeof newClient>>;
 

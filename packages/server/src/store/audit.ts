@@ -56,6 +56,18 @@ export function toEvent(row: AuditEventRow): AuditEvent {
 export class AuditLog {
   constructor(private readonly ctx: StoreContext) {}
 
+  /**
+   * Runs `change` in a transaction and, when it changed something (resolved true), records
+   * `entry` in that same transaction: either both happen or neither does.
+   */
+  recordIfChanged(actor: Actor, entry: AuditEntry, change: (trx: Executor) => Promise<boolean>): Promise<boolean> {
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const changed = await change(trx);
+      if (changed) await this.record(trx, actor, entry);
+      return changed;
+    });
+  }
+
   /** Appends an event, inside the caller's transaction. */
   async record(trx: Executor, actor: Actor, entry: AuditEntry): Promise<void> {
     const at = this.ctx.clock.now();

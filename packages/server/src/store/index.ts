@@ -113,7 +113,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       context,
       accounts: new Accounts(context, audit),
       keys: new Keys(context, audit),
-      tokens: new AccessTokens(context),
+      tokens: new AccessTokens(context, audit),
       signingKeys: new SigningKeys(context, { rotationMs: config.signingKeyRotationMs }),
       sessions: new Sessions(context, audit),
       audit,

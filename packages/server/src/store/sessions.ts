@@ -262,11 +262,6 @@ export class Sessions {
       return Number(result.numUpdatedRows) > 0;
     };
     if (actor === undefined || audit === undefined) return end(this.ctx.db);
-    return this.ctx.db.transaction().execute(async (trx) => {
-      const ended = await end(trx);
-      if (ended)
-        await audit.record(trx, actor, { action: 'session.revoke', objectType: 'session', objectId: sessionId });
-      return ended;
-    });
+    return audit.recordIfChanged(actor, { action: 'session.revoke', objectType: 'session', objectId: sessionId }, end);
   }
 }

@@ -10,7 +10,8 @@
  */
 
 import { fail, generateToken, hashSecret, ID_LENGTH, type Result, randomBase62, succeed } from '@keyward/core';
-import type { Executor, StoreContext } from './context.js';
+import type { AuditLog } from './audit.js';
+import type { Actor, Executor, StoreContext } from './context.js';
 
 /** Longest access token lifetime: one hour. */
 export const MAX_TOKEN_TTL_MS = 60 * 60 * 1000;
@@ -65,7 +66,11 @@ type TokenRow = {
 
 /** The access token repository. */
 export class AccessTokens {
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(
+    private readonly ctx: StoreContext,
+    /** Where revocations are recorded; without it (verifier tests) nothing is audited. */
+    private readonly audit?: AuditLog | undefined,
+  ) {}
 
   private row(grant: TokenGrant, id: string, hash: string): Result<TokenRow, 'invalid_input'> {
     if (!Number.isSafeInteger(grant.ttlMs) || grant.ttlMs < 1000 || grant.ttlMs > MAX_TOKEN_TTL_MS) {
@@ -116,16 +121,32 @@ export class AccessTokens {
     return row === undefined ? undefined : { ...toToken(row), hash: row.token_hash };
   }
 
-  /** Revokes a token (raw id). Resolves false when there was none to revoke. */
-  async revoke(rawId: string): Promise<boolean> {
-    const result = await this.ctx.db
-      .updateTable('access_tokens')
-      .set({ revoked_at: this.ctx.clock.now() })
-      .where('id', '=', rawId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
+  /**
+   * Revokes a token (raw id). Resolves false when there was none to revoke. With an `actor`, the
+   * revocation is audited in the same transaction.
+   */
+  async revoke(rawId: string, actor?: Actor): Promise<boolean> {
+    const now = this.ctx.clock.now();
+    const audit = this.audit;
+    const end = async (db: Executor) => {
+      const result = await db
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', rawId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    };
+    const revoked =
+      actor === undefined || audit === undefined
+        ? await end(this.ctx.db)
+        : await audit.recordIfChanged(
+            actor,
+            { action: 'token.revoke', objectType: 'access_token', objectId: rawId },
+            end,
+          );
     this.ctx.invalidations.publish({ kind: 'token', id: rawId });
-    return Number(result.numUpdatedRows) > 0;
+    return revoked;
   }
 
   /**

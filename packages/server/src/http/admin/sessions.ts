@@ -73,15 +73,8 @@ export const adminSessionRoutes: RouteModule = async (app) => {
     async (request) => {
       const { sessionId } = request.params;
       if ((await listing.session(sessionId)) === undefined) throw new ApiError('not_found', 'no session has this id');
-      // The repository's revoke is a single guarded update; the event follows it when it ended
-      // something (not in its transaction: a crash in between loses the event, never the revocation).
-      if (await store.sessions.revoke(sessionId)) {
-        await store.audit.record(store.context.db, actorOf(request), {
-          action: 'session.revoke',
-          objectType: 'session',
-          objectId: sessionId,
-        });
-      }
+      // Audited in the revocation's own transaction, when it ended something.
+      await store.sessions.revoke(sessionId, actorOf(request));
       const session = await listing.session(sessionId);
       if (session === undefined) throw new ApiError('not_found', 'no session has this id');
       return { session };

@@ -98,15 +98,8 @@ export const adminTokenRoutes: RouteModule = async (app) => {
     async (request) => {
       const { tokenId } = request.params;
       if ((await listing.token(tokenId)) === undefined) throw new ApiError('not_found', 'no access token has this id');
-      // The repository's revoke is a single guarded update; the event follows it when it ended
-      // something (not in its transaction: a crash in between loses the event, never the revocation).
-      if (await store.tokens.revoke(tokenId)) {
-        await store.audit.record(store.context.db, actorOf(request), {
-          action: 'token.revoke',
-          objectType: 'access_token',
-          objectId: tokenId,
-        });
-      }
+      // Audited in the revocation's own transaction, when it ended something.
+      await store.tokens.revoke(tokenId, actorOf(request));
       const token = await listing.token(tokenId);
       if (token === undefined) throw new ApiError('not_found', 'no access token has this id');
       return { token };

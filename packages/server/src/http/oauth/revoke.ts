@@ -49,7 +49,8 @@ export function revocationRoute(app: OAuthApp, ctx: OAuthContext): void {
       if (found !== undefined && found.token.keyId === client.rawId && found.token.revokedAt === null) {
         const { id } = found.token;
         // The store publishes the invalidation: the verifier drops its cached copy at once.
-        await guardStore(kw, request, () => kw.store.tokens.revoke(id));
+        const actor = { type: 'key', id: client.key.id, ip: request.ip } as const;
+        await guardStore(kw, request, () => kw.store.tokens.revoke(id, actor));
       }
       // RFC 7009 §2.2: "The content of the response body is ignored by the client".
       return reply.code(200).headers(NO_STORE).send();
