@@ -1,7 +1,7 @@
-import { identify } from '@keyward/core';
 // POST /oauth/introspect (RFC 7662) and POST /oauth/revoke (RFC 7009) with opaque tokens, on
 // SQLite and PostgreSQL; RFC 8414 metadata; and oauth4webapi, an independent client, driving the
 // whole flow with client_secret_basic and client_secret_post.
+import { identify } from '@keyward/core';
 import { sql } from 'kysely';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
