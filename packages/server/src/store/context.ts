@@ -83,3 +83,19 @@ export function timeOrderedId(at: number, ctx: StoreContext): string {
   } else sequence++;
   return `${lastAt.toString(36).padStart(10, '0')}${sequence.toString(36).padStart(4, '0')}${randomBase62(10, ctx.random)}`;
 }
+
+/** Rows a purge deletes per statement: a large backlog never holds the write lock for long. */
+export const PURGE_BATCH = 1000;
+
+/**
+ * Runs `deleteBatch` (one statement deleting at most `batchSize` rows; resolves how many it
+ * deleted) until a batch comes back short. Resolves the total.
+ */
+export async function deleteInBatches(batchSize: number, deleteBatch: () => Promise<bigint | number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = Number(await deleteBatch());
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}

@@ -20,7 +20,7 @@ import {
   succeed,
 } from '@keyward/core';
 import type { AuditLog } from './audit.js';
-import type { Actor, Executor, StoreContext } from './context.js';
+import { type Actor, deleteInBatches, type Executor, PURGE_BATCH, type StoreContext } from './context.js';
 
 /** Default idle timeout: 30 minutes. */
 export const DEFAULT_SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -29,8 +29,6 @@ export const DEFAULT_SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
 const UNMATCHABLE = '#'.repeat(43);
 // Sliding the idle expiry writes to the database; at most once a minute per session.
 const TOUCH_EVERY_MS = 60 * 1000;
-// Rows deleted per statement by a purge: a large backlog never holds the write lock for long.
-const PURGE_BATCH = 1000;
 
 /** A session as the verifier sees it (never its token or secret). */
 export interface Session {
@@ -228,21 +226,18 @@ export class Sessions {
    * expiry, or revoked, before then. `batchSize` rows a statement; resolves how many. A deleted
    * session verifies nowhere (its token names no row), as an ended one did not either.
    */
-  async purgeEnded(before: number, batchSize = PURGE_BATCH): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const batch = this.ctx.db
+  purgeEnded(before: number, batchSize = PURGE_BATCH): Promise<number> {
+    const { db } = this.ctx;
+    return deleteInBatches(batchSize, async () => {
+      const batch = db
         .selectFrom('sessions')
         .select('id')
         .where((eb) =>
           eb.or([eb('expires_at', '<', before), eb('idle_expires_at', '<', before), eb('revoked_at', '<', before)]),
         )
         .limit(batchSize);
-      const result = await this.ctx.db.deleteFrom('sessions').where('id', 'in', batch).executeTakeFirst();
-      const deleted = Number(result.numDeletedRows);
-      total += deleted;
-      if (deleted < batchSize) return total;
-    }
+      return (await db.deleteFrom('sessions').where('id', 'in', batch).executeTakeFirst()).numDeletedRows;
+    });
   }
 
   /**

@@ -11,13 +11,10 @@
 
 import { fail, generateToken, hashSecret, ID_LENGTH, type Result, randomBase62, succeed } from '@keyward/core';
 import type { AuditLog } from './audit.js';
-import type { Actor, Executor, StoreContext } from './context.js';
+import { type Actor, deleteInBatches, type Executor, PURGE_BATCH, type StoreContext } from './context.js';
 
 /** Longest access token lifetime: one hour. */
 export const MAX_TOKEN_TTL_MS = 60 * 60 * 1000;
-
-// Rows deleted per statement by a purge: a large backlog never holds the write lock for long.
-const PURGE_BATCH = 1000;
 
 /**
  * The `token_hash` of a row that records a JWT. Not base64url of 32 bytes, so no presented opaque
@@ -158,19 +155,12 @@ export class AccessTokens {
    * `exp` would otherwise pass (a JWT whose row is missing is not known to be revoked). Once
    * expired, a token verifies nowhere and introspects as inactive, row or no row.
    */
-  async purgeExpired(before: number, batchSize = PURGE_BATCH): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const batch = this.ctx.db
-        .selectFrom('access_tokens')
-        .select('id')
-        .where('expires_at', '<', before)
-        .limit(batchSize);
-      const result = await this.ctx.db.deleteFrom('access_tokens').where('id', 'in', batch).executeTakeFirst();
-      const deleted = Number(result.numDeletedRows);
-      total += deleted;
-      if (deleted < batchSize) return total;
-    }
+  purgeExpired(before: number, batchSize = PURGE_BATCH): Promise<number> {
+    const { db } = this.ctx;
+    return deleteInBatches(batchSize, async () => {
+      const batch = db.selectFrom('access_tokens').select('id').where('expires_at', '<', before).limit(batchSize);
+      return (await db.deleteFrom('access_tokens').where('id', 'in', batch).executeTakeFirst()).numDeletedRows;
+    });
   }
 }
 
