@@ -165,10 +165,20 @@ const signingKeys: Migration = {
   },
 };
 
+// The hourly purge finds ended sessions by these (see Sessions.purgeEnded) without reading the
+// whole table.
+const sessionEnds: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.createIndex('sessions_idle_expiry').on('sessions').column('idle_expires_at').execute();
+    await db.schema.createIndex('sessions_revoked').on('sessions').column('revoked_at').execute();
+  },
+};
+
 /** Every migration, by name; names sort in the order they run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_signing_keys': signingKeys,
+  '0003_session_ends': sessionEnds,
 };
 
 /**
