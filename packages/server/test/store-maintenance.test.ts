@@ -1,7 +1,8 @@
 // The hourly maintenance of a running server, on SQLite and PostgreSQL: access tokens and sessions
 // that ended more than ENDED_RETENTION_MS ago are deleted, live and recently ended ones stay; a
 // purged token introspects as exactly {"active":false} and is refused; a failing run is counted
-// and logged; close() stops the chore. Interval timers are faked (the clock is the test's).
+// and logged; close() stops the chore; the first run comes five minutes after start. Timers are
+// faked (the clock is the test's).
 import { identify } from '@keyward/core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -140,6 +141,28 @@ describe('the maintenance timer', () => {
       await t.close();
       expect(vi.getTimerCount()).toBe(before);
     } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('the first maintenance run', () => {
+  it('comes five minutes after start, so that servers restarted more often than hourly purge too', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const t = await startTestServer('sqlite', {}, { frozen: true });
+    try {
+      const client = await newClient(t);
+      const token = await getToken(t, client);
+      t.clock.t += ENDED_RETENTION_MS + HOUR + 1000;
+      await vi.advanceTimersByTimeAsync(4 * 60_000);
+      expect((await t.server.context.store.tokens.lookup(identify(token)?.id as string))?.id).toBeDefined();
+      await vi.advanceTimersByTimeAsync(60_000);
+      await vi.waitFor(async () =>
+        expect(await t.server.context.store.tokens.lookup(identify(token)?.id as string)).toBeUndefined(),
+      );
+      expect(secretsInLogs(t, [client.secret, client.token, token])).toEqual([]);
+    } finally {
+      await t.close();
       vi.useRealTimers();
     }
   });

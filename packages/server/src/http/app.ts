@@ -57,6 +57,7 @@ export interface KeywardServer {
 const NONCE_SWEEP_MS = 60_000;
 // Ended access tokens and sessions are purged this often (see purgeEnded).
 const MAINTENANCE_MS = 60 * 60_000;
+const FIRST_MAINTENANCE_MS = 5 * 60_000;
 
 /**
  * How long an access token or session is kept once it ended (expired or revoked) before the
@@ -195,17 +196,17 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     metrics.storeErrors.inc({ source: 'nonce_sweep' });
     app.log.warn({ err: error }, 'nonce sweep failed');
   });
-  const stopMaintenance = every(
-    MAINTENANCE_MS,
-    async () => {
-      const purged = await purgeEnded(store, clock.now());
-      if (purged.tokens + purged.sessions > 0) app.log.info({ purged }, 'purged ended access tokens and sessions');
-    },
-    (error) => {
-      metrics.storeErrors.inc({ source: 'maintenance' });
-      app.log.warn({ err: error }, 'maintenance failed');
-    },
-  );
+  const maintain = async () => {
+    const purged = await purgeEnded(store, clock.now());
+    if (purged.tokens + purged.sessions > 0) app.log.info({ purged }, 'purged ended access tokens and sessions');
+  };
+  const maintenanceFailed = (error: unknown) => {
+    metrics.storeErrors.inc({ source: 'maintenance' });
+    app.log.warn({ err: error }, 'maintenance failed');
+  };
+  const stopMaintenance = every(MAINTENANCE_MS, maintain, maintenanceFailed);
+  // A first run soon after start, so that a server restarted more often than hourly still purges.
+  const firstMaintenance = setTimeout(() => maintain().catch(maintenanceFailed), FIRST_MAINTENANCE_MS).unref();
   await app.ready();
 
   let closing: Promise<void> | undefined;
@@ -216,6 +217,7 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       closing ??= (async () => {
         nonces.stop();
         stopMaintenance();
+        clearTimeout(firstMaintenance);
         try {
           await app.close();
         } finally {
