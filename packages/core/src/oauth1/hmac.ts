@@ -2,7 +2,7 @@
  * HMAC-SHA1 and HMAC-SHA256 (RFC 2104) for a key that signs or checks many messages: the key's
  * padded blocks are computed once, and each message then costs two one-shot hashes instead of
  * an `Hmac` object (construction, key import, update, digest), which on Node 20 makes it about
- * a third cheaper. The result is byte for byte `crypto.createHmac`'s, as the tests check.
+ * half as costly. The result is byte for byte `crypto.createHmac`'s, as the tests check.
  *
  * @packageDocumentation
  */
