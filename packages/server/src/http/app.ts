@@ -204,9 +204,8 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     metrics.storeErrors.inc({ source: 'maintenance' });
     app.log.warn({ err: error }, 'maintenance failed');
   };
-  const stopMaintenance = every(MAINTENANCE_MS, maintain, maintenanceFailed);
   // A first run soon after start, so that a server restarted more often than hourly still purges.
-  const firstMaintenance = setTimeout(() => maintain().catch(maintenanceFailed), FIRST_MAINTENANCE_MS).unref();
+  const stopMaintenance = every(MAINTENANCE_MS, maintain, maintenanceFailed, { firstAfterMs: FIRST_MAINTENANCE_MS });
   await app.ready();
 
   let closing: Promise<void> | undefined;
@@ -217,7 +216,6 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       closing ??= (async () => {
         nonces.stop();
         stopMaintenance();
-        clearTimeout(firstMaintenance);
         try {
           await app.close();
         } finally {

@@ -6,13 +6,23 @@
  */
 
 /**
- * Runs `task` every `intervalMs` until the returned function is called. The timer is unref'd,
- * so it does not hold a process open; a rejected run goes to `onError`.
+ * Runs `task` every `intervalMs` until the returned function is called, and once `firstAfterMs`
+ * after the call when given (a chore with a long interval then runs soon after start too). The
+ * timers are unref'd, so they do not hold a process open; a rejected run goes to `onError`.
  */
-export function every(intervalMs: number, task: () => Promise<unknown>, onError: (error: unknown) => void): () => void {
-  const timer = setInterval(() => {
+export function every(
+  intervalMs: number,
+  task: () => Promise<unknown>,
+  onError: (error: unknown) => void,
+  options: { readonly firstAfterMs?: number } = {},
+): () => void {
+  const run = () => {
     task().catch(onError);
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  };
+  const timer = setInterval(run, intervalMs).unref();
+  const first = options.firstAfterMs === undefined ? undefined : setTimeout(run, options.firstAfterMs).unref();
+  return () => {
+    clearInterval(timer);
+    clearTimeout(first);
+  };
 }
