@@ -19,10 +19,11 @@ const DIGEST_BYTES: Record<HmacAlgorithm, number> = { sha1: 20, sha256: 32 };
 
 /** One key's padded blocks for one algorithm (RFC 2104 §2). */
 interface Pads {
-  /** K XOR ipad as text, when all its bytes are ASCII (as for every ASCII key up to B bytes). */
-  readonly innerText: string | undefined;
-  /** K XOR ipad. */
-  readonly inner: Buffer;
+  /**
+   * K XOR ipad: as text when all its bytes are ASCII (as for every ASCII key up to B bytes),
+   * else as bytes.
+   */
+  readonly inner: string | Buffer;
   /** K XOR opad followed by room for the inner digest: the outer hash's whole input. */
   readonly outer: Buffer;
 }
@@ -47,16 +48,12 @@ export class HmacKey {
 
   /** The HMAC of `message` (UTF-8) under this key, base64. */
   digestBase64(algorithm: HmacAlgorithm, message: string): string {
-    const pads = this.#pads(algorithm);
+    const { inner, outer } = this.#pads(algorithm);
     // RFC 2104 §2 steps 3–4: H(K XOR ipad ‖ text), as a binary string, one char per byte. An
     // ASCII pad is its own UTF-8, so pad and message go to the hash as one string: cheaper than
     // copying them into a buffer.
-    const innerDigest =
-      pads.innerText !== undefined
-        ? hash(algorithm, pads.innerText + message, 'binary')
-        : hash(algorithm, padded(pads.inner, message), 'binary');
+    const innerDigest = hash(algorithm, typeof inner === 'string' ? inner + message : padded(inner, message), 'binary');
     // Steps 6–7: H(K XOR opad ‖ inner digest). A loop is cheaper than Buffer#write for 20–32 bytes.
-    const outer = pads.outer;
     for (let i = 0; i < innerDigest.length; i++) outer[BLOCK + i] = innerDigest.charCodeAt(i);
     return hash(algorithm, outer, 'base64');
   }
@@ -93,5 +90,5 @@ function padsOf(key: Buffer, algorithm: HmacAlgorithm): Pads {
     outer[i] = 0x5c ^ byte;
     if (byte >= 0x80) ascii = false;
   }
-  return { innerText: ascii ? inner.toString('latin1') : undefined, inner, outer };
+  return { inner: ascii ? inner.toString('latin1') : inner, outer };
 }

@@ -66,9 +66,8 @@ export function checkTimestamp(
   nowMs: number,
   windowSeconds: number = DEFAULT_TIMESTAMP_WINDOW,
 ): Result<true, 'timestamp_refused'> {
-  const now = Math.floor(nowMs / 1000);
-  if (timestamp < now - windowSeconds || timestamp > now + windowSeconds) {
-    const range = acceptableTimestamps(nowMs, windowSeconds);
+  const range = acceptableTimestamps(nowMs, windowSeconds);
+  if (timestamp < range.min || timestamp > range.max) {
     return fail('timestamp_refused', `${range.min}-${range.max}`);
   }
   return PASSED;
