@@ -80,6 +80,36 @@ describe('verifyOAuth1: requests that must verify', () => {
     if (result.ok) expect(result.value.params).toContainEqual(['name', 'Zoë ☕']);
   });
 
+  it('params lists what was signed, decoded and in the order sent: no realm, no signature', () => {
+    const header =
+      'OAuth realm="Orders", oauth_consumer_key="kw_kid_demo", oauth_nonce="n%2F1", ' +
+      'oauth_signature="c2ln%3D", oauth_signature_method="HMAC-SHA1", oauth_timestamp="1800000000", extra="x%2By"';
+    const parsed = parseOAuth1Request({
+      method: 'POST',
+      origin: ORIGIN,
+      target: '/v1/things?q=a+b&q=%C3%A9',
+      authorization: header,
+      body: 'note=rush+order&empty',
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.value.params).toEqual([
+      ['oauth_consumer_key', 'kw_kid_demo'],
+      ['oauth_nonce', 'n/1'],
+      ['oauth_signature_method', 'HMAC-SHA1'],
+      ['oauth_timestamp', '1800000000'],
+      ['extra', 'x+y'],
+      ['q', 'a b'],
+      ['q', 'é'],
+      ['note', 'rush order'],
+      ['empty', ''],
+    ]);
+    // Collected once, when first read.
+    expect(parsed.value.params).toBe(parsed.value.params);
+    expect(parsed.value).toMatchObject({ realm: 'Orders', signature: 'c2ln=' });
+  });
+
   it('+ and %20 are the same space in a query; %2B is a plus', () => {
     const req = signed('GET', '/v1/search?q=a+b');
     expect(verifyOAuth1({ ...req, target: '/v1/search?q=a%20b' }, options).ok).toBe(true);

@@ -10,8 +10,9 @@ import {
   DEFAULT_MAX_HEADER_PARAMS,
   type HeaderLimits,
   parseAuthorization,
+  parseOAuthParams,
 } from '../authorization.js';
-import { DEFAULT_MAX_PARAMS, type Param, percentEncode } from '../encoding.js';
+import { DEFAULT_MAX_PARAMS, type Param, parseForm, percentEncode } from '../encoding.js';
 import { type Failure, fail, type Result, succeed } from '../errors.js';
 import { encodeEncoded, NameSet, type ParamSink, scanForm, scanOAuthParams, splitAuthorization } from '../scan.js';
 import { EncodedParameters } from './base-string.js';
@@ -66,7 +67,10 @@ export interface OAuth1Request {
   readonly bodyHash: string | undefined;
   readonly location: ParameterLocation;
   readonly realm: string | undefined;
-  /** Every parameter that entered the base string, decoded. */
+  /**
+   * Every parameter that entered the base string, decoded, in the order sent (header, query,
+   * body). Computed when first read: verification itself never needs it.
+   */
   readonly params: readonly Param[];
   readonly baseString: string;
   /** True when the body was form-encoded and its parameters were signed. */
@@ -131,6 +135,7 @@ export function parseOAuth1Request(
     if ('ok' in split) {
       if (split.code !== 'credentials_missing') return split;
     } else if (split.scheme === 'oauth') {
+      protocol.header = split.credentials;
       const failed = scanOAuthParams(split.credentials, options.maxParams ?? DEFAULT_MAX_HEADER_PARAMS, protocol);
       if (failed !== undefined) return failed;
     } else {
@@ -144,7 +149,8 @@ export function parseOAuth1Request(
 
   if (q !== -1) {
     protocol.where = 'query';
-    const failed = scanForm(target.slice(q + 1), maxRequestParams, protocol);
+    protocol.query = target.slice(q + 1);
+    const failed = scanForm(protocol.query, maxRequestParams, protocol);
     if (failed !== undefined) return failed;
   }
 
@@ -161,6 +167,7 @@ export function parseOAuth1Request(
       }
     }
     protocol.where = 'body';
+    protocol.form = text;
     const failed = scanForm(text, maxRequestParams, protocol);
     if (failed !== undefined) return failed;
   }
@@ -197,28 +204,67 @@ export function parseOAuth1Request(
     return fail('body_hash_missing');
   }
 
-  const token = protocol.token;
   const encoded = protocol.encoded;
   // Validated above: these values are unreserved characters only.
   encoded.addCanonical('oauth_signature_method', method);
   encoded.addCanonical('oauth_timestamp', ts);
   if (version !== undefined) encoded.addCanonical('oauth_version', version);
   const baseString = encoded.baseString(input.method, input.origin, path);
-  return succeed({
-    consumerKey,
-    token: token === '' ? undefined : token,
-    signatureMethod: method,
-    signature,
-    timestamp,
-    nonce: nc,
-    bodyHash,
-    location,
-    realm: protocol.realm,
-    params: protocol.params,
-    baseString,
-    formBody,
-    body: input.body,
-  });
+  return succeed(new ParsedRequest(protocol, method, timestamp, location, baseString, formBody, input.body));
+}
+
+/** An {@link OAuth1Request} that collects its `params` from the text as sent, when first read. */
+class ParsedRequest implements OAuth1Request {
+  readonly consumerKey: string;
+  readonly token: string | undefined;
+  readonly signature: string;
+  readonly nonce: string;
+  readonly bodyHash: string | undefined;
+  readonly realm: string | undefined;
+  readonly #sources: ProtocolParams;
+  #params: readonly Param[] | undefined = undefined;
+
+  constructor(
+    protocol: ProtocolParams,
+    readonly signatureMethod: SignatureMethod,
+    readonly timestamp: number,
+    readonly location: ParameterLocation,
+    readonly baseString: string,
+    readonly formBody: boolean,
+    readonly body: string | Uint8Array | undefined,
+  ) {
+    this.consumerKey = protocol.consumerKey;
+    this.token = protocol.token === '' ? undefined : protocol.token;
+    this.signature = protocol.signature;
+    this.nonce = protocol.nonce;
+    this.bodyHash = protocol.bodyHash;
+    this.realm = protocol.realm;
+    this.#sources = protocol;
+  }
+
+  get params(): readonly Param[] {
+    this.#params ??= collectParams(this.#sources);
+    return this.#params;
+  }
+}
+
+/**
+ * The parameters of a parsed request, decoded, as RFC 5849 §3.4.1.3.1 collects them: the
+ * header's (without `realm`), the query's, the form body's, all but `oauth_signature`. The
+ * parse succeeded, so the scans do too; the caps were enforced then.
+ */
+function collectParams({ header, query, form }: ProtocolParams): Param[] {
+  const all: Param[] = [];
+  if (header !== undefined) {
+    const parsed = parseOAuthParams(header, Number.MAX_SAFE_INTEGER);
+    if (parsed.ok) all.push(...parsed.value.params);
+  }
+  for (const part of [query, form]) {
+    if (part === undefined) continue;
+    const parsed = parseForm(part, { maxParams: Number.MAX_SAFE_INTEGER });
+    if (parsed.ok) all.push(...parsed.value);
+  }
+  return all.filter(([name]) => name !== 'oauth_signature');
 }
 
 const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
@@ -272,12 +318,14 @@ class ProtocolParams implements ParamSink {
   location: ParameterLocation | undefined = undefined;
   /** `realm` from the header, if sent. */
   realm: string | undefined = undefined;
+  /** The `OAuth` header's parameter list, the query and the form body, as sent (when scanned). */
+  header: string | undefined = undefined;
+  query: string | undefined = undefined;
+  form: string | undefined = undefined;
   /** Where the parameters being scanned now come from. */
   where: ParameterLocation = 'header';
   /** The first collecting failure, reported once every part parsed. */
   failure: Failure<'parameter_duplicated'> | undefined = undefined;
-  /** Every parameter that enters the base string: all but `oauth_signature`. */
-  readonly params: Param[] = [];
   /**
    * The same, encoded. `oauth_signature_method`, `oauth_timestamp` and `oauth_version` are
    * added by the caller once validated, since their valid values need no encoding.
@@ -289,7 +337,6 @@ class ProtocolParams implements ParamSink {
   /** Takes in one parameter from `where`; `oauth_*` ones are checked and kept aside. */
   param(name: string, value: string, baseName: string | undefined, baseValue: string | undefined): void {
     if (this.failure !== undefined) return;
-    const p: Param = [name, value];
     if (isProtocolName(name)) {
       const where = this.where;
       if (this.location !== where) {
@@ -320,23 +367,20 @@ class ProtocolParams implements ParamSink {
           }
           if (name === 'oauth_signature_method') {
             this.signatureMethod = value;
-            this.params.push(p);
-            return;
+            return; // added by the caller once validated
           }
           break;
         case 0x74 /* t */:
           if (name === 'oauth_timestamp') {
             this.timestamp = value;
-            this.params.push(p);
-            return;
+            return; // added by the caller once validated
           }
           if (name === 'oauth_token') this.token = value;
           break;
         case 0x76 /* v */:
           if (name === 'oauth_version') {
             this.version = value;
-            this.params.push(p);
-            return;
+            return; // added by the caller once validated
           }
           break;
         case 0x63 /* c */:
@@ -350,7 +394,6 @@ class ProtocolParams implements ParamSink {
           break;
       }
     }
-    this.params.push(p);
     // RFC 5849 §3.4.1.3.2: names and values in their §3.6 encoding (held in base-string form).
     // Text sent with unreserved characters only is that already; anything else is encoded.
     this.encoded.addEncodedTwice(baseName ?? encodeTwice(name), baseValue ?? encodeTwice(value));
