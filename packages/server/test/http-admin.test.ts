@@ -392,6 +392,36 @@ describe.each(ENGINES)('admin API on %s', (engine) => {
       expect((await asAdmin('DELETE', '/v1/admin/tokens/nope')).status).toBe(404);
       expect((await asAdmin('GET', '/v1/admin/keys/kw_kid_nope/tokens')).status).toBe(404);
     });
+
+    it('resumes a listing whose cursor row was purged meanwhile, and refuses a cursor it never gave', async () => {
+      const { store } = t.server.context;
+      const who = await account('purged-cursor@example.com');
+      const raw = parseKeyId((await key(who.id)).id) as string;
+      for (let i = 0; i < 3; i++) {
+        const issued = await store.tokens.issue({ keyId: raw, accountId: who.id, scopes: [], ttlMs: 600_000 });
+        if (!issued.ok) throw new Error(issued.code);
+      }
+      const first = await asAdmin('GET', `/v1/admin/accounts/${who.id}/tokens?limit=2`);
+      const firstIds: string[] = first.body.tokens.map((x: { id: string }) => x.id);
+      // The hourly purge deletes a row like this one a week after it ended.
+      await store.context.db
+        .deleteFrom('access_tokens')
+        .where('id', '=', firstIds[1] as string)
+        .execute();
+      const rest = await asAdmin('GET', `/v1/admin/accounts/${who.id}/tokens?limit=2&after=${first.body.next}`);
+      expect(rest.status).toBe(200);
+      expect(rest.body.tokens).toHaveLength(1);
+      expect(firstIds).not.toContain(rest.body.tokens[0].id);
+      expect(rest.body.next).toBeNull();
+
+      for (const bad of ['nope', '_x', 'zzzzzzzzzzzz_x', firstIds[0] as string]) {
+        for (const path of [`/v1/admin/accounts/${who.id}/tokens`, `/v1/admin/accounts/${who.id}/sessions`]) {
+          const res = await asAdmin('GET', `${path}?after=${bad}`);
+          expect(res.status, `${path} ${bad}`).toBe(400);
+          expect(res.body.error.code).toBe('invalid_input');
+        }
+      }
+    });
   });
 
   describe('audit log', () => {

@@ -110,7 +110,7 @@ describe.each(ENGINES)('JWT access tokens (%s)', (engine) => {
     const row = await t.server.context.store.tokens.lookup(payload.jti as string);
     expect(row).toMatchObject({ format: 'jwt', accountId: client.accountId, scopes: ['read:orders'], revokedAt: null });
     const listed = await new Listing(t.server.context.store.context).tokens({ accountId: client.accountId, limit: 10 });
-    expect(listed.items.map((x) => x.id)).toContain(payload.jti);
+    expect(listed.ok && listed.value.items.map((x) => x.id)).toContain(payload.jti);
 
     const me = await whoami(t, value);
     expect(me.status).toBe(200);

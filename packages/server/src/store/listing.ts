@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-import { formatKeywardString } from '@keyward/core';
+import { fail, formatKeywardString, type Result, succeed } from '@keyward/core';
 import { type RawBuilder, type Selectable, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
 import { type AuditEvent, toEvent } from './audit.js';
 import type { StoreContext } from './context.js';
@@ -62,23 +62,50 @@ export interface AuditFilter {
 
 /**
  * A page from rows fetched with one row more than the page holds: that extra row only says
- * whether another page follows, and the last item's id is its cursor.
+ * whether another page follows, and the last item gives the cursor.
  */
-function toPage<R, T extends { id: string }>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, cursor: (item: T) => string): Page<T> {
   const items = rows.slice(0, limit).map(map);
-  return { items, next: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+  const last = items.at(-1);
+  return { items, next: rows.length > limit && last !== undefined ? cursor(last) : null };
+}
+
+/** Where a listing in (created_at, id) order resumes: after this row. */
+interface RowCursor {
+  readonly created_at: number;
+  readonly id: string;
+}
+
+/**
+ * The cursor after a session or token: its creation time (base 36) and its id. It carries the
+ * whole position, so a page resumes with no lookup, even when that row was purged meanwhile.
+ */
+function rowCursor(item: { createdAt: number; id: string }): string {
+  return `${item.createdAt.toString(36)}_${item.id}`;
+}
+
+const ROW_CURSOR = /^([0-9a-z]{1,11})_(.+)$/;
+
+/** A cursor made by {@link rowCursor}, or a failure when `cursor` is not one. */
+function parseRowCursor(cursor: string): Result<RowCursor, 'invalid_input'> {
+  const m = ROW_CURSOR.exec(cursor);
+  const createdAt = m === null ? Number.NaN : Number.parseInt(m[1] as string, 36);
+  if (m === null || !Number.isSafeInteger(createdAt)) {
+    return fail('invalid_input', 'after: not a cursor from this listing (pass `next` as it came)');
+  }
+  return succeed({ created_at: createdAt, id: m[2] as string });
 }
 
 /**
  * Rows older than the cursor row in (created_at, id) order, newest first: the row-value
  * comparison (SQLite ≥ 3.15 and PostgreSQL both have it) keeps rows of the same millisecond apart.
  */
-function olderThan(cursor: { created_at: number; id: string }): RawBuilder<SqlBool> {
+function olderThan(cursor: RowCursor): RawBuilder<SqlBool> {
   return sql<SqlBool>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`;
 }
 
 /** A page of `q`'s rows newest first, in (created_at, id) order (the order {@link olderThan} pages by). */
-async function newestFirst<T extends keyof Database, R, I extends { id: string }>(
+async function newestFirst<T extends keyof Database, R, I extends { createdAt: number; id: string }>(
   q: SelectQueryBuilder<Database, T, R>,
   limit: number,
   map: (row: R) => I,
@@ -88,7 +115,7 @@ async function newestFirst<T extends keyof Database, R, I extends { id: string }
     .orderBy(sql`id`, 'desc')
     .limit(limit + 1)
     .execute();
-  return toPage(rows, limit, map);
+  return toPage(rows, limit, map, rowCursor);
 }
 
 // LIKE metacharacters are escaped so that `key_*` matches the text `key_`, not any character.
@@ -101,29 +128,24 @@ export class Listing {
   constructor(private readonly ctx: StoreContext) {}
 
   /**
-   * Sessions of an account, newest first. `after` is the id of the last session of the
-   * previous page; `active` keeps only the sessions usable now.
+   * Sessions of an account, newest first. `after` is the previous page's `next`; `active`
+   * keeps only the sessions usable now.
    */
   async sessions(
     accountId: string,
     options: { limit: number; after?: string | undefined; active?: boolean | undefined },
-  ): Promise<Page<SessionInfo>> {
+  ): Promise<Result<Page<SessionInfo>, 'invalid_input'>> {
     const now = this.ctx.clock.now();
     let q = this.ctx.db.selectFrom('sessions').selectAll().where('account_id', '=', accountId);
     if (options.active === true) {
       q = q.where('revoked_at', 'is', null).where('expires_at', '>', now).where('idle_expires_at', '>', now);
     }
     if (options.after !== undefined) {
-      const cursor = await this.ctx.db
-        .selectFrom('sessions')
-        .select(['created_at', 'id'])
-        .where('id', '=', options.after)
-        .where('account_id', '=', accountId)
-        .executeTakeFirst();
-      if (cursor === undefined) return { items: [], next: null };
-      q = q.where(olderThan(cursor));
+      const cursor = parseRowCursor(options.after);
+      if (!cursor.ok) return cursor;
+      q = q.where(olderThan(cursor.value));
     }
-    return newestFirst(q, options.limit, (row) => toSessionInfo(row, now));
+    return succeed(await newestFirst(q, options.limit, (row) => toSessionInfo(row, now)));
   }
 
   /** One session by id, or undefined. */
@@ -133,8 +155,8 @@ export class Listing {
   }
 
   /**
-   * Access tokens of an account or of a key (raw id), newest first. `after` is the id of the
-   * last token of the previous page.
+   * Access tokens of an account or of a key (raw id), newest first. `after` is the previous
+   * page's `next`.
    */
   async tokens(options: {
     accountId?: string | undefined;
@@ -142,22 +164,18 @@ export class Listing {
     active?: boolean | undefined;
     limit: number;
     after?: string | undefined;
-  }): Promise<Page<TokenInfo>> {
+  }): Promise<Result<Page<TokenInfo>, 'invalid_input'>> {
     const now = this.ctx.clock.now();
     let q = this.ctx.db.selectFrom('access_tokens').selectAll();
     if (options.accountId !== undefined) q = q.where('account_id', '=', options.accountId);
     if (options.rawKeyId !== undefined) q = q.where('key_id', '=', options.rawKeyId);
     if (options.active === true) q = q.where('revoked_at', 'is', null).where('expires_at', '>', now);
     if (options.after !== undefined) {
-      const cursor = await this.ctx.db
-        .selectFrom('access_tokens')
-        .select(['created_at', 'id'])
-        .where('id', '=', options.after)
-        .executeTakeFirst();
-      if (cursor === undefined) return { items: [], next: null };
-      q = q.where(olderThan(cursor));
+      const cursor = parseRowCursor(options.after);
+      if (!cursor.ok) return cursor;
+      q = q.where(olderThan(cursor.value));
     }
-    return newestFirst(q, options.limit, (row) => toTokenInfo(row, now));
+    return succeed(await newestFirst(q, options.limit, (row) => toTokenInfo(row, now)));
   }
 
   /** One access token by its raw id, or undefined. */
@@ -189,7 +207,7 @@ export class Listing {
       .orderBy('id', 'desc')
       .limit(filter.limit + 1)
       .execute();
-    return toPage(rows, filter.limit, toEvent);
+    return toPage(rows, filter.limit, toEvent, (event) => event.id);
   }
 }
 

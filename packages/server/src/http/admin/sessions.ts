@@ -7,7 +7,7 @@
 import { Type } from 'typebox';
 import { Listing } from '../../store/listing.js';
 import { actorOf, type RouteModule } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, unwrap } from '../errors.js';
 import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
 import { AccountParams, Limit, NextCursor, SessionParams, SessionSchema } from './schemas.js';
@@ -49,7 +49,7 @@ export const adminSessionRoutes: RouteModule = async (app) => {
       const account = await store.accounts.find(request.params.accountId);
       if (account === undefined) throw new ApiError('account_not_found');
       const { active, after } = request.query;
-      const page = await listing.sessions(account.id, { limit: request.query.limit ?? 50, after, active });
+      const page = unwrap(await listing.sessions(account.id, { limit: request.query.limit ?? 50, after, active }));
       return { sessions: page.items, next: page.next };
     },
   );

@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import { parseKeyId } from '../../store/index.js';
 import { Listing } from '../../store/listing.js';
 import { actorOf, type RouteModule } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, unwrap } from '../errors.js';
 import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
 import { AccountParams, KeyParams, Limit, NextCursor, TokenParams, TokenSchema } from './schemas.js';
@@ -51,7 +51,9 @@ export const adminTokenRoutes: RouteModule = async (app) => {
       const account = await store.accounts.find(request.params.accountId);
       if (account === undefined) throw new ApiError('account_not_found');
       const { active, after } = request.query;
-      const page = await listing.tokens({ accountId: account.id, active, after, limit: request.query.limit ?? 50 });
+      const page = unwrap(
+        await listing.tokens({ accountId: account.id, active, after, limit: request.query.limit ?? 50 }),
+      );
       return { tokens: page.items, next: page.next };
     },
   );
@@ -74,7 +76,7 @@ export const adminTokenRoutes: RouteModule = async (app) => {
       const rawKeyId = parseKeyId(request.params.keyId);
       if (rawKeyId === undefined || (await store.keys.get(rawKeyId)) === undefined) throw new ApiError('key_not_found');
       const { active, after } = request.query;
-      const page = await listing.tokens({ rawKeyId, active, after, limit: request.query.limit ?? 50 });
+      const page = unwrap(await listing.tokens({ rawKeyId, active, after, limit: request.query.limit ?? 50 }));
       return { tokens: page.items, next: page.next };
     },
   );
