@@ -344,7 +344,15 @@ export async function runHttp({ rounds }) {
     // be faster against the passport stack than the unprotected route is.
     const ceiling = pick(v.unprotected.name, 'hz').map((x, i) => x / pick(v.passport.name, 'hz')[i]);
     console.log(
-      `  for reference, the unprotected route vs the passport stack (the most any guard on this app can reach): ${median(ceiling).toFixed(2)}\n`,
+      `  for reference, the unprotected route vs the passport stack (the most any guard on this app can reach): ${median(ceiling).toFixed(2)}`,
+    );
+    // The guard's own work: the server CPU per request each stack spends beyond the unprotected
+    // route's, round by round (Express's share cancels out).
+    const base = pick(v.unprotected.name, 'cpuPerRequest');
+    const added = (variant) => median(pick(variant.name, 'cpuPerRequest').map((x, i) => x - base[i]));
+    const guards = [v.passport, v.keywardOAuth1, v.keywardBasic, v.keywardApiKey];
+    console.log(
+      `  server CPU a guard adds per request, for information: ${guards.map((g) => `${g.label} ${fmt(added(g))} µs`).join('; ')}\n`,
     );
     return missed;
   } finally {

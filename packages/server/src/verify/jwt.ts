@@ -8,6 +8,7 @@
 
 import { identify } from '@keyward/core';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { SIGNING_ALGORITHM } from '../store/signing-keys.js';
 import type { VerifierContext } from './context.js';
 import type { Transport } from './transport.js';
 import type { Outcome } from './types.js';
@@ -41,7 +42,7 @@ export async function verifyAccessTokenJwt(
     issuer: expected.issuer,
     audience: typeof expected.audience === 'string' ? expected.audience : [...expected.audience],
     // EdDSA only: never `none`, never an HMAC "signed" with a public key (RFC 8725 §3.1).
-    algorithms: ['EdDSA'],
+    algorithms: [SIGNING_ALGORITHM],
     typ: ACCESS_TOKEN_TYP,
     requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
     currentDate: new Date(expected.now),
