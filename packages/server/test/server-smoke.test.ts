@@ -57,6 +57,45 @@ describe('server skeleton', () => {
   });
 });
 
+describe('metrics behind a token', () => {
+  const token = 'mt_0123456789abcdefghijABCDEFGHIJ-._~';
+
+  it('answers only the configured bearer token, counts refusals against the address, and never echoes the token', async () => {
+    const guarded = await startTestServer('sqlite', {
+      metricsToken: token,
+      limits: { failuresPerIp: { limit: 4, windowSeconds: 60 } },
+    });
+    try {
+      const scrape = (authorization?: string) =>
+        fetch(`${guarded.url}/metrics`, authorization === undefined ? {} : { headers: { authorization } });
+      const missing = await scrape();
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="keyward-metrics"');
+      expect((await jsonOf(missing)).error.code).toBe('credentials_missing');
+      for (const wrong of [`Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Basic ${btoa(`x:${token}`)}`]) {
+        const res = await scrape(wrong);
+        expect(res.status, wrong).toBe(401);
+        expect((await jsonOf(res)).error.code).toBe('token_invalid');
+      }
+      // Four failures: the address is over its limit, even with the right token.
+      const limited = await scrape(`Bearer ${token}`);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(guarded.logs.join('\n')).not.toContain(token.slice(3));
+    } finally {
+      await guarded.close();
+    }
+    const open = await startTestServer('sqlite', { metricsToken: token });
+    try {
+      const ok = await fetch(`${open.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toMatch(/keyward_http_requests_total/);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 describe('errors before routing', () => {
   it('answers a malformed percent-encoded path in the one shape', async () => {
     const res = await fetch(`${t.url}/v1/keys/%E0%A4%A`);

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
         KEYWARD_REGISTRATION: 'off',
         KEYWARD_SESSION_IP_POLICY: 'reject',
         KEYWARD_SIGNING_KEY_ROTATION: '7d',
+        KEYWARD_METRICS_TOKEN: 'scrape-0123456789abcdefghijklmnopqr',
       },
     });
     expect(c).toMatchObject({
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       registration: false,
       sessionIpPolicy: 'reject',
       signingKeyRotationSeconds: 7 * 24 * 3600,
+      metricsToken: 'scrape-0123456789abcdefghijklmnopqr',
     });
   });
 
@@ -88,6 +90,20 @@ describe('loadConfig', () => {
     expect(bad({ KEYWARD_METHODS: 'basic,telepathy' })).toThrow(/methods/);
     expect(bad({ KEYWARD_TLS_KEY_FILE: 'k.pem' })).toThrow(/tls\.certFile/);
     expect(bad({ KEYWARD_REGISTRATION: 'maybe' })).toThrow(ConfigError);
+    // A metrics token too short to resist guessing, or not a bearer token68; never echoed.
+    for (const token of ['guessableSecretValue', 'a metrics token with spaces in it, 0123456789']) {
+      const refused = (() => {
+        try {
+          bad({ KEYWARD_METRICS_TOKEN: token })();
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      })();
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect(String(refused)).toMatch(/metricsToken/);
+      expect(String(refused)).not.toContain(token.slice(0, 10));
+    }
     const cwd = emptyDir();
     writeFileSync(join(cwd, 'keyward.config.json'), JSON.stringify({ prot: 1 }));
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/prot/);

@@ -75,6 +75,15 @@ const configSchema = z
       .default(1024 * 1024),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     usageFlushSeconds: z.number().int().min(0).default(10),
+    /**
+     * When set, `GET /metrics` answers only `Authorization: Bearer <metricsToken>`. A bearer
+     * token68 (RFC 6750 §2.1) of at least 32 characters, so that guessing it is hopeless.
+     */
+    metricsToken: z
+      .string()
+      .min(32)
+      .regex(/^[A-Za-z0-9\-._~+/]+=*$/, 'must be token68 characters (RFC 6750 §2.1)')
+      .optional(),
     /** How long a JWT signing key signs before the next one takes over. */
     signingKeyRotationSeconds: z
       .number()
@@ -132,6 +141,7 @@ const ENV: Record<string, { field: keyof KeywardConfigInput; read: (text: string
   KEYWARD_BODY_LIMIT: { field: 'bodyLimitBytes', read: integer },
   KEYWARD_LOG_LEVEL: { field: 'logLevel', read: (t) => t },
   KEYWARD_USAGE_FLUSH: { field: 'usageFlushSeconds', read: seconds },
+  KEYWARD_METRICS_TOKEN: { field: 'metricsToken', read: (t) => t },
   KEYWARD_SIGNING_KEY_ROTATION: { field: 'signingKeyRotationSeconds', read: seconds },
 };
 

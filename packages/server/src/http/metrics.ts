@@ -6,11 +6,14 @@
  * @packageDocumentation
  */
 
-import type { FastifyInstance } from 'fastify';
+import { constantTimeEqual, parseAuthorization } from '@keyward/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { Outcome, VerifyRequest } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
+import { clientTransport, type ServerContext } from './context.js';
+import { ApiError } from './errors.js';
 
 /** The server's metrics. */
 export interface Metrics {
@@ -89,16 +92,42 @@ export function instrumentVerifier(verifier: Verifier, metrics: Metrics): Verifi
   };
 }
 
-/** Counts every response (a hook on the whole app) and serves `GET /metrics`. */
+// The challenge of a refused scrape: a realm of its own, since no Keyward credential opens it.
+const METRICS_CHALLENGE = 'Bearer realm="keyward-metrics"';
+
+/**
+ * Lets through a scrape that presents the configured metrics token as a bearer token (compared
+ * in constant time). A refusal counts against the client address's failure limit, as a failed
+ * credential does everywhere else, and an address over it gets 429 before any comparison.
+ */
+function metricsTokenGuard(kw: ServerContext, token: string) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const key = `fail:ip:${clientTransport(kw, request).clientIp}`;
+    const limit = kw.config.limits.failuresPerIp;
+    const state = kw.limiter.check(key, limit);
+    if (!state.allowed) throw new ApiError('rate_limited', undefined, { 'retry-after': String(state.retryAfter) });
+    const presented = parseAuthorization(request.headers.authorization);
+    if (presented.ok && presented.value.scheme === 'bearer' && constantTimeEqual(presented.value.token, token)) return;
+    kw.limiter.hit(key, limit);
+    const code = !presented.ok && presented.code === 'credentials_missing' ? 'credentials_missing' : 'token_invalid';
+    throw new ApiError(code, undefined, { 'www-authenticate': METRICS_CHALLENGE });
+  };
+}
+
+/**
+ * Counts every response (a hook on the whole app) and serves `GET /metrics`, behind the
+ * metrics token when one is configured.
+ */
 export const metricsRoutes = fp(async (app: FastifyInstance): Promise<void> => {
-  const { metrics } = app.kw;
+  const { metrics, config } = app.kw;
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL: ids in paths would make unbounded label sets.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  const onRequest = config.metricsToken === undefined ? [] : [metricsTokenGuard(app.kw, config.metricsToken)];
+  app.get('/metrics', { schema: { hide: true }, onRequest }, async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
