@@ -327,8 +327,9 @@ class ProtocolParams implements ParamSink {
   /** The first collecting failure, reported once every part parsed. */
   failure: Failure<'parameter_duplicated'> | undefined = undefined;
   /**
-   * The same, encoded. `oauth_signature_method`, `oauth_timestamp` and `oauth_version` are
-   * added by the caller once validated, since their valid values need no encoding.
+   * Every parameter that enters the base string (all but `oauth_signature`), encoded.
+   * `oauth_signature_method`, `oauth_timestamp` and `oauth_version` are added by the caller
+   * once validated, since their valid values need no encoding.
    */
   readonly encoded = new EncodedParameters();
   /** Protocol names seen in the query or body; made on the first one (most requests have none). */
