@@ -13,22 +13,14 @@ import { fail, type Result, succeed } from './errors.js';
 export type RandomBytes = (size: number) => Uint8Array;
 
 /**
- * Compares two secrets, MACs or hashes in time that depends only on their lengths. Two strings
- * are compared code unit by code unit, with no early exit and no copy (equal strings are
- * exactly those with equal code units); anything else as UTF-8 bytes with
- * `crypto.timingSafeEqual`.
+ * Compares two secrets, MACs or hashes with `crypto.timingSafeEqual`, in time that depends only
+ * on their lengths. Two strings are compared as UTF-16 code units (two bytes each, so equal
+ * exactly when the strings are, lone surrogates included); a string against bytes as UTF-8.
  */
 export function constantTimeEqual(a: string | Uint8Array, b: string | Uint8Array): boolean {
-  if (typeof a === 'string' && typeof b === 'string') {
-    // Every code unit of `a` is visited whatever the contents; on a length mismatch `a` is
-    // compared with itself, so that costs the same too.
-    let diff = a.length ^ b.length;
-    const other = diff === 0 ? b : a;
-    for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ other.charCodeAt(i);
-    return diff === 0;
-  }
-  const x = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
-  const y = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
+  const encoding = typeof a === 'string' && typeof b === 'string' ? 'utf16le' : 'utf8';
+  const x = typeof a === 'string' ? Buffer.from(a, encoding) : a;
+  const y = typeof b === 'string' ? Buffer.from(b, encoding) : b;
   if (x.length !== y.length) {
     // Still do the work of a comparison so a length mismatch costs about the same.
     timingSafeEqual(x, x);
