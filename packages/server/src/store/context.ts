@@ -7,6 +7,7 @@
 
 import { type RandomBytes, randomBase62 } from '@keyward/core';
 import type { Kysely, Transaction } from 'kysely';
+import type { AuditEntry, AuditLog } from './audit.js';
 import type { Keyring } from './keyring.js';
 import type { Database } from './schema.js';
 
@@ -98,4 +99,29 @@ export async function deleteInBatches(batchSize: number, deleteBatch: () => Prom
     total += deleted;
     if (deleted < batchSize) return total;
   }
+}
+
+/**
+ * Ends one row of `table` that has not ended yet (sets `revoked_at`). With an actor and an
+ * audit log, the end is audited in the same transaction, and only when it changed the row.
+ * Resolves whether it did.
+ */
+export function endRow(
+  ctx: StoreContext,
+  table: 'sessions' | 'access_tokens',
+  id: string,
+  audited: { readonly audit: AuditLog | undefined; readonly actor: Actor | undefined; readonly entry: AuditEntry },
+): Promise<boolean> {
+  const now = ctx.clock.now();
+  const end = async (db: Executor) => {
+    const result = await db
+      .updateTable(table)
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  };
+  const { audit, actor, entry } = audited;
+  return actor === undefined || audit === undefined ? end(ctx.db) : audit.recordIfChanged(actor, entry, end);
 }

@@ -20,7 +20,7 @@ import {
   succeed,
 } from '@keyward/core';
 import type { AuditLog } from './audit.js';
-import { type Actor, deleteInBatches, type Executor, PURGE_BATCH, type StoreContext } from './context.js';
+import { type Actor, deleteInBatches, endRow, PURGE_BATCH, type StoreContext } from './context.js';
 
 /** Default idle timeout: 30 minutes. */
 export const DEFAULT_SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -243,19 +243,8 @@ export class Sessions {
    * Ends a session. Resolves false when it had already ended. With an `actor` (a logout, as
    * opposed to the verifier ending a session on a policy), the end is audited.
    */
-  async revoke(sessionId: string, actor?: Actor): Promise<boolean> {
-    const now = this.ctx.clock.now();
-    const audit = this.audit;
-    const end = async (db: Executor) => {
-      const result = await db
-        .updateTable('sessions')
-        .set({ revoked_at: now })
-        .where('id', '=', sessionId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    };
-    if (actor === undefined || audit === undefined) return end(this.ctx.db);
-    return audit.recordIfChanged(actor, { action: 'session.revoke', objectType: 'session', objectId: sessionId }, end);
+  revoke(sessionId: string, actor?: Actor): Promise<boolean> {
+    const entry = { action: 'session.revoke', objectType: 'session', objectId: sessionId };
+    return endRow(this.ctx, 'sessions', sessionId, { audit: this.audit, actor, entry });
   }
 }

@@ -11,7 +11,7 @@
 
 import { fail, generateToken, hashSecret, ID_LENGTH, type Result, randomBase62, succeed } from '@keyward/core';
 import type { AuditLog } from './audit.js';
-import { type Actor, deleteInBatches, type Executor, PURGE_BATCH, type StoreContext } from './context.js';
+import { type Actor, deleteInBatches, type Executor, endRow, PURGE_BATCH, type StoreContext } from './context.js';
 
 /** Longest access token lifetime: one hour. */
 export const MAX_TOKEN_TTL_MS = 60 * 60 * 1000;
@@ -123,25 +123,8 @@ export class AccessTokens {
    * revocation is audited in the same transaction.
    */
   async revoke(rawId: string, actor?: Actor): Promise<boolean> {
-    const now = this.ctx.clock.now();
-    const audit = this.audit;
-    const end = async (db: Executor) => {
-      const result = await db
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('id', '=', rawId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    };
-    const revoked =
-      actor === undefined || audit === undefined
-        ? await end(this.ctx.db)
-        : await audit.recordIfChanged(
-            actor,
-            { action: 'token.revoke', objectType: 'access_token', objectId: rawId },
-            end,
-          );
+    const entry = { action: 'token.revoke', objectType: 'access_token', objectId: rawId };
+    const revoked = await endRow(this.ctx, 'access_tokens', rawId, { audit: this.audit, actor, entry });
     this.ctx.invalidations.publish({ kind: 'token', id: rawId });
     return revoked;
   }
