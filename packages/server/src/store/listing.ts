@@ -104,18 +104,27 @@ function olderThan(cursor: RowCursor): RawBuilder<SqlBool> {
   return sql<SqlBool>`(created_at, id) < (${cursor.created_at}, ${cursor.id})`;
 }
 
-/** A page of `q`'s rows newest first, in (created_at, id) order (the order {@link olderThan} pages by). */
+/**
+ * A page of `q`'s rows newest first, in (created_at, id) order (the order {@link olderThan} pages
+ * by), resuming after the cursor `after` when given; a failure when `after` is not a cursor.
+ */
 async function newestFirst<T extends keyof Database, R, I extends { createdAt: number; id: string }>(
   q: SelectQueryBuilder<Database, T, R>,
-  limit: number,
+  page: { readonly limit: number; readonly after?: string | undefined },
   map: (row: R) => I,
-): Promise<Page<I>> {
+): Promise<Result<Page<I>, 'invalid_input'>> {
+  const { limit, after } = page;
+  if (after !== undefined) {
+    const cursor = parseRowCursor(after);
+    if (!cursor.ok) return cursor;
+    q = q.where(olderThan(cursor.value));
+  }
   const rows = await q
     .orderBy(sql`created_at`, 'desc')
     .orderBy(sql`id`, 'desc')
     .limit(limit + 1)
     .execute();
-  return toPage(rows, limit, map, rowCursor);
+  return succeed(toPage(rows, limit, map, rowCursor));
 }
 
 // LIKE metacharacters are escaped so that `key_*` matches the text `key_`, not any character.
@@ -140,12 +149,7 @@ export class Listing {
     if (options.active === true) {
       q = q.where('revoked_at', 'is', null).where('expires_at', '>', now).where('idle_expires_at', '>', now);
     }
-    if (options.after !== undefined) {
-      const cursor = parseRowCursor(options.after);
-      if (!cursor.ok) return cursor;
-      q = q.where(olderThan(cursor.value));
-    }
-    return succeed(await newestFirst(q, options.limit, (row) => toSessionInfo(row, now)));
+    return newestFirst(q, options, (row) => toSessionInfo(row, now));
   }
 
   /** One session by id, or undefined. */
@@ -170,12 +174,7 @@ export class Listing {
     if (options.accountId !== undefined) q = q.where('account_id', '=', options.accountId);
     if (options.rawKeyId !== undefined) q = q.where('key_id', '=', options.rawKeyId);
     if (options.active === true) q = q.where('revoked_at', 'is', null).where('expires_at', '>', now);
-    if (options.after !== undefined) {
-      const cursor = parseRowCursor(options.after);
-      if (!cursor.ok) return cursor;
-      q = q.where(olderThan(cursor.value));
-    }
-    return succeed(await newestFirst(q, options.limit, (row) => toTokenInfo(row, now)));
+    return newestFirst(q, options, (row) => toTokenInfo(row, now));
   }
 
   /** One access token by its raw id, or undefined. */
