@@ -45,6 +45,7 @@ describe('toCurl', () => {
     });
     const args = throughSh(command.replace(/^curl /, ''));
     expect(args).toEqual([
+      '-sS',
       '-g',
       '-H',
       'Authorization: OAuth oauth_consumer_key="k\'ey", oauth_signature="x%3D"',
@@ -59,7 +60,7 @@ describe('toCurl', () => {
   });
 
   it('names the method only where curl would pick another', () => {
-    expect(toCurl({ method: 'GET', url: 'https://h/', headers: [] })).toBe('curl -g \\\n  https://h/');
+    expect(toCurl({ method: 'GET', url: 'https://h/', headers: [] })).toBe('curl -sS -g \\\n  https://h/');
     expect(toCurl({ method: 'DELETE', url: 'https://h/', headers: [] })).toContain('-X DELETE');
     expect(toCurl({ method: 'PUT', url: 'https://h/', headers: [], body: '{}' })).toContain('-X PUT');
     expect(toCurl({ method: 'POST', url: 'https://h/', headers: [], body: '' })).not.toContain('-X');

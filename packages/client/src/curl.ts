@@ -28,14 +28,15 @@ export function shellQuote(arg: string): string {
 }
 
 /**
- * The curl command that sends `request` exactly: `-g` so `[]{}` in the URL are not globbed,
+ * The curl command that sends `request` exactly: `-sS` so a piped run prints the answer without
+ * a progress meter (errors still show), `-g` so `[]{}` in the URL are not globbed,
  * `--data-raw` so a body starting with `@` is not read as a file name, and `-X` only where curl
  * would otherwise pick another method (GET without a body, POST with one). One argument per line.
  */
 export function toCurl(request: CurlRequest): string {
   const url = typeof request.url === 'string' ? request.url : request.url.href;
   const method = request.method.toUpperCase();
-  const args: string[] = ['curl -g'];
+  const args: string[] = ['curl -sS -g'];
   const hasBody = request.body !== undefined;
   if (method === 'HEAD') args.push('--head');
   else if (method !== (hasBody ? 'POST' : 'GET')) args.push(`-X ${shellQuote(request.method)}`);

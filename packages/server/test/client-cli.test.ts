@@ -61,7 +61,7 @@ describe('keyward sign', () => {
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(signatureOf(run.stdout)).toBe('tR3+Ty81lMeYAr/Fid0kMTYa/WM=');
-    expect(run.stdout).toMatch(/^curl -g \\\n {2}-H 'Authorization: OAuth oauth_consumer_key="dpf43f3p2l4k3l03"/);
+    expect(run.stdout).toMatch(/^curl -sS -g \\\n {2}-H 'Authorization: OAuth oauth_consumer_key="dpf43f3p2l4k3l03"/);
     expect(run.stdout.trimEnd().endsWith("'http://photos.example.net/photos?file=vacation.jpg&size=original'")).toBe(
       true,
     );

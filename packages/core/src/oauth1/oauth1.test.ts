@@ -203,6 +203,64 @@ describe('verifyOAuth1: requests that must verify', () => {
     expect(verifyOAuth1(req, lookup('other'))).toMatchObject({ ok: false, code: 'signature_invalid' });
   });
 
+  it('other oauth_* parameters sort among the ones the verifier holds apart (RFC 5849 §3.4.1.3.2)', () => {
+    // oauth_callback sorts between oauth_body_hash and oauth_consumer_key, oauth_verifier
+    // between oauth_token and oauth_version, oauth_zz after them all; `oauth` and `oauth~`
+    // (no underscore) sort below and above the whole oauth_ block.
+    const extraOAuthParams: [string, string][] = [
+      ['oauth_zz', '1'],
+      ['oauth_verifier', 'v'],
+      ['oauth_callback', 'https://client.example/cb?x=1'],
+    ];
+    const s = signOAuth1({
+      method: 'PUT',
+      url: `${ORIGIN}/v1/x?oauth=1&oauth~=2&a=3`,
+      consumerKey: 'kw_kid_demo',
+      consumerSecret: secrets.consumerSecret,
+      token: 'kw_st_x',
+      tokenSecret: 'ts',
+      nonce: 'nonce-1',
+      timestamp: TS,
+      body: '{"a":1}',
+      contentType: 'application/json',
+      bodyHash: true,
+      extraOAuthParams,
+    });
+    const names = s.params.map(([n]) => n).sort();
+    expect(names).toEqual(
+      [
+        'a',
+        'oauth',
+        'oauth_body_hash',
+        'oauth_callback',
+        'oauth_consumer_key',
+        'oauth_nonce',
+        'oauth_signature_method',
+        'oauth_timestamp',
+        'oauth_token',
+        'oauth_verifier',
+        'oauth_version',
+        'oauth_zz',
+        'oauth~',
+      ].sort(),
+    );
+    const input = {
+      method: 'PUT',
+      origin: ORIGIN,
+      target: '/v1/x?oauth=1&oauth~=2&a=3',
+      authorization: s.authorization,
+      body: '{"a":1}',
+      contentType: 'application/json',
+    };
+    const verified = verifyOAuth1(input, { now: NOW, secrets: () => ({ ...secrets, tokenSecret: 'ts' }) });
+    expect(verified).toMatchObject({ ok: true, value: { baseString: s.baseString } });
+    const bodyHash = percentEncode(percentEncode(computeBodyHash('HMAC-SHA256', '{"a":1}') ?? ''));
+    expect(s.baseString).toContain(`&a%3D3%26oauth%3D1%26oauth_body_hash%3D${bodyHash}%26oauth_callback%3D`);
+    expect(s.baseString).toMatch(
+      /%26oauth_token%3Dkw_st_x%26oauth_verifier%3Dv%26oauth_version%3D1\.0%26oauth_zz%3D1%26oauth~%3D2$/,
+    );
+  });
+
   it('an empty oauth_token is a 2-legged request but still signed', () => {
     const req = signed('GET', '/v1/me', { token: '' });
     expect(verifyOAuth1(req, options)).toMatchObject({ ok: true, value: { token: undefined } });
