@@ -25,6 +25,25 @@ describe('constantTimeEqual', () => {
       }),
     );
   });
+
+  it('tells apart equal-length strings that differ in one code unit, short or long', () => {
+    // Strings up to 128 code units go through buffers kept per length; longer ones through
+    // fresh buffers: both sides of that limit, and one changed code unit anywhere.
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 300 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 0xffff }),
+        (a, at, delta) => {
+          const i = at % a.length;
+          const b = a.slice(0, i) + String.fromCharCode((a.charCodeAt(i) + delta) % 0x10000) + a.slice(i + 1);
+          expect(constantTimeEqual(a, b)).toBe(false);
+          expect(constantTimeEqual(b, b.slice())).toBe(true);
+          expect(constantTimeEqual(a, `${a}x`)).toBe(false);
+        },
+      ),
+    );
+  });
 });
 
 describe('hashSecret', () => {
