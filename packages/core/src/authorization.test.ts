@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatOAuthHeader, parseAuthorization, parseOAuthParams } from './authorization.js';
+import { formatOAuthHeader, parseAuthorization, parseOAuthParams, splitAuthorizationHeader } from './authorization.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
@@ -23,6 +23,29 @@ describe('parseAuthorization', () => {
     const long = `Bearer ${'a'.repeat(9000)}`;
     expect(parseAuthorization(long)).toMatchObject({ ok: false, code: 'malformed_header' });
     expect(parseAuthorization(long, { maxLength: 10_000 }).ok).toBe(true);
+  });
+});
+
+describe('splitAuthorizationHeader', () => {
+  it('cuts scheme (lower-cased) from credentials without parsing them', () => {
+    expect(splitAuthorizationHeader(' OAuth  realm="x", oauth_nonce="%zz" ')).toEqual({
+      ok: true,
+      value: { scheme: 'oauth', credentials: 'realm="x", oauth_nonce="%zz"' },
+    });
+    expect(splitAuthorizationHeader('BASIC !!')).toEqual({ ok: true, value: { scheme: 'basic', credentials: '!!' } });
+    expect(splitAuthorizationHeader('Digest')).toEqual({ ok: true, value: { scheme: 'digest', credentials: '' } });
+  });
+
+  it('refuses what parseAuthorization refuses before looking at the credentials', () => {
+    expect(splitAuthorizationHeader(' \t')).toMatchObject({ ok: false, code: 'credentials_missing' });
+    expect(splitAuthorizationHeader(`Bearer ${'a'.repeat(9000)}`)).toMatchObject({
+      ok: false,
+      code: 'malformed_header',
+    });
+    expect(splitAuthorizationHeader('Bearer abc', { maxLength: 5 })).toMatchObject({
+      ok: false,
+      code: 'malformed_header',
+    });
   });
 });
 

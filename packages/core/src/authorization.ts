@@ -81,6 +81,30 @@ export function parseAuthorization(
   }
 }
 
+/** An Authorization header cut into its scheme and the credentials after it, not yet parsed. */
+export interface AuthorizationParts {
+  /** The scheme, lower-cased (scheme names are case-insensitive, RFC 7235 §2.1). */
+  readonly scheme: string;
+  /** The rest of the value, surrounding whitespace trimmed. */
+  readonly credentials: string;
+}
+
+/**
+ * Splits an Authorization header value into scheme and credentials without parsing the
+ * credentials: for a caller that picks the parser by scheme itself, as the verifier does, handing
+ * an `OAuth` header whole to `parseOAuth1Request` (which scans the parameters) and the others to
+ * {@link parseBasicCredentials} or {@link parseBearerCredentials}, so that each header is parsed
+ * once. A blank value is `credentials_missing`; one longer than the cap is `malformed_header`, as
+ * for {@link parseAuthorization}.
+ */
+export function splitAuthorizationHeader(
+  header: string,
+  limits: HeaderLimits = {},
+): Result<AuthorizationParts, 'credentials_missing' | 'malformed_header'> {
+  const split = splitAuthorization(header, limits.maxLength ?? DEFAULT_MAX_HEADER_LENGTH);
+  return 'ok' in split ? split : succeed(split);
+}
+
 /**
  * Parses the parameter list of an `OAuth` header (RFC 5849 §3.5.1):
  * `name="value"` pairs separated by commas with optional whitespace, names and values

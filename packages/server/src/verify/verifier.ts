@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { parseAuthorization } from '@keyward/core';
+import { parseBasicCredentials, parseBearerCredentials, splitAuthorizationHeader } from '@keyward/core';
 import { type Limit, type Limiter, MemoryLimiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
@@ -124,15 +124,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     const authorization = headerValue(req, 'authorization');
     if (authorization !== undefined) {
-      const parsed = parseAuthorization(authorization);
-      if (!parsed.ok) {
-        if (parsed.code !== 'credentials_missing') return ctx.refuse(parsed.code, { detail: parsed.detail });
-      } else if (parsed.value.scheme === 'basic') {
+      // Each scheme's credentials are parsed once, by that scheme's parser: an OAuth header goes
+      // whole to the OAuth 1.0a parser, which scans its parameters itself.
+      const split = splitAuthorizationHeader(authorization);
+      if (!split.ok) {
+        if (split.code !== 'credentials_missing') return ctx.refuse(split.code, { detail: split.detail });
+      } else if (split.value.scheme === 'oauth') {
+        if (!methods.has('oauth1') && !methods.has('signed-session')) return ctx.refuse('scheme_unsupported');
+        return verifyOAuth1Request(ctx, transport, req, route);
+      } else if (split.value.scheme === 'basic') {
+        const basic = parseBasicCredentials(split.value.credentials);
+        if (!basic.ok) return ctx.refuse(basic.code, { detail: basic.detail });
         if (!methods.has('basic')) return ctx.refuse('scheme_unsupported');
         if (insecure('basic')) return ctx.refuse('transport_insecure');
-        return verifyBasic(ctx, transport, parsed.value.userId, parsed.value.password);
-      } else if (parsed.value.scheme === 'bearer') {
-        const token = parsed.value.token;
+        return verifyBasic(ctx, transport, basic.value.userId, basic.value.password);
+      } else if (split.value.scheme === 'bearer') {
+        const bearer = parseBearerCredentials(split.value.credentials);
+        if (!bearer.ok) return ctx.refuse(bearer.code, { detail: bearer.detail });
+        const token = bearer.value.token;
         const method = bearerMethod(token);
         if (!methods.has(method)) return ctx.refuse('scheme_unsupported', { bearerPresented: true });
         if (insecure(method)) return ctx.refuse('transport_insecure');
@@ -144,8 +153,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         if (method === 'session') return verifySessionToken(ctx, transport, token);
         return verifyApiKeyToken(ctx, transport, token);
       } else {
-        if (!methods.has('oauth1') && !methods.has('signed-session')) return ctx.refuse('scheme_unsupported');
-        return verifyOAuth1Request(ctx, transport, req, route);
+        return ctx.refuse('scheme_unsupported');
       }
     }
     const apiKey = ctx.settings.apiKeyHeader ? headerValue(req, 'x-api-key') : undefined;
