@@ -2,7 +2,7 @@
 // Targets are ratios, never absolute times: this machine is shared and noisy. Each pair is
 // measured in several interleaved rounds and the median ratio is reported.
 //
-// Knobs: BENCH_ONLY=core|timing|http; core: BENCH_CORE_PAIRS (40), BENCH_SLICE_MS (50); timing:
+// Knobs: BENCH_ONLY=core|state|timing|http; core and state: BENCH_CORE_PAIRS (40), BENCH_SLICE_MS (50); timing:
 // BENCH_ROUNDS (5), BENCH_TIME_MS (400); HTTP (http.mjs):
 // BENCH_HTTP_ROUNDS (BENCH_ROUNDS if set, else 7), BENCH_HTTP_SECONDS (2 per variant and round),
 // BENCH_HTTP_WARMUP_SECONDS (1), BENCH_HTTP_CONNECTIONS (10),
@@ -10,6 +10,7 @@
 // (the servers run with --cpu-prof and write their profiles there).
 import { coreScenarios } from './core.mjs';
 import { runHttp } from './http.mjs';
+import { runState } from './state.mjs';
 import { fmt, pairedRates, quantile } from './stats.mjs';
 import { runTiming } from './timing.mjs';
 
@@ -38,6 +39,7 @@ for (const s of ONLY === undefined || ONLY === 'core' ? coreScenarios : []) {
     `  ratio ${ratio.toFixed(2)} (middle half of ${ratios.length} pairs: ${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}), target ≥ ${s.target}: ${ok ? 'met' : 'MISSED'}\n`,
   );
 }
+if (ONLY === undefined || ONLY === 'state') missed += runState({ pairs: CORE_PAIRS, sliceMs: SLICE_MS });
 if (ONLY === undefined || ONLY === 'timing') missed += await runTiming({ rounds: ROUNDS, timeMs: TIME_MS });
 if (ONLY === undefined || ONLY === 'http') missed += await runHttp({ rounds: HTTP_ROUNDS });
 if (missed > 0) {

@@ -78,4 +78,39 @@ describe('memory nonce store bounds', () => {
     expect(await nonces.consume('k', 'd', 200)).toBe(true);
     expect(nonces.size).toBe(1);
   });
+
+  it('a nonce consumed again once expired is held until its new expiry, whatever sits ahead of it', async () => {
+    const clock = { t: 0, now: () => clock.t };
+    const nonces = new MemoryNonceStore({ clock });
+    // 'b' lives longer than 'a' behind it: the sweep stops at 'b' and leaves a's first record.
+    expect(await nonces.consume('k', 'b', 1000)).toBe(true);
+    expect(await nonces.consume('k', 'a', 100)).toBe(true);
+    clock.t = 150;
+    expect(await nonces.consume('k', 'a', 400)).toBe(true);
+    clock.t = 200;
+    expect(await nonces.consume('k', 'a', 500)).toBe(false);
+    // Sweeping past b and a's first record must not take a's second one with it.
+    clock.t = 399;
+    expect(await nonces.consume('k', 'c', 2000)).toBe(true);
+    expect(await nonces.consume('k', 'a', 600)).toBe(false);
+    clock.t = 1000;
+    expect(await nonces.consume('k', 'a', 1300)).toBe(true);
+    expect(nonces.size).toBe(2);
+  });
+
+  it('at steady state holds one window of nonces, refusing each replay inside it', async () => {
+    // A window of 1,000 ms and one nonce a millisecond, for 20 windows: the store keeps about
+    // one window's worth, however long it runs, and its queue is compacted along the way.
+    const clock = { t: 0, now: () => clock.t };
+    const nonces = new MemoryNonceStore({ clock, maxEntries: 1100 });
+    for (let i = 0; i < 20_000; i++) {
+      clock.t = i;
+      expect(await nonces.consume('k', `n${i}`, i + 1000)).toBe(true);
+      if (i % 997 === 0 && i >= 999) {
+        expect(await nonces.consume('k', `n${i - 999}`, i + 1000)).toBe(false);
+        expect(await nonces.consume('k', `n${i - 1000}`, i + 1000)).toBe(true);
+      }
+    }
+    expect(nonces.size).toBeLessThanOrEqual(1001 + 20);
+  });
 });
