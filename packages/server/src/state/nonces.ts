@@ -30,7 +30,7 @@ export interface NonceStore {
 /** Options of {@link MemoryNonceStore}. */
 export interface MemoryNonceStoreOptions {
   readonly clock: Clock;
-  /** Most nonces held at once. Default 1,000,000 (about 100 MB at worst). */
+  /** Most nonces held at once. Default 1,000,000 (about 150 MB at worst, with 32-character nonces). */
   readonly maxEntries?: number;
 }
 
