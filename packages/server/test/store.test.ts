@@ -384,6 +384,41 @@ describe.each(ENGINES)('store on %s', (engine) => {
         { hour: start + HOUR, count: 2 },
       ]);
     });
+
+    it('flushes many keys in multi-row statements, and skips the usage of a key deleted since', async () => {
+      // 501 keys over two hours: more keys, and more key-hours, than one statement takes (500).
+      await account('bob@example.com');
+      const ids: string[] = [];
+      for (let i = 0; i < 501; i++) ids.push(parts((await key({ name: `k${i}` })).token).id);
+      const bobs = parts((await key({}, 'bob@example.com')).token).id;
+      const start = clock.t - (clock.t % HOUR);
+      for (const [i, id] of ids.entries()) for (let n = 0; n <= i % 3; n++) store.usage.record(id);
+      store.usage.record(bobs);
+      clock.t = start + HOUR + 5;
+      for (const id of ids) store.usage.record(id);
+      const deleted = await store.accounts.delete('bob@example.com', actor);
+      expect(deleted.ok).toBe(true);
+
+      await store.usage.flush();
+      expect(store.usage.size).toBe(0);
+      const rows = await store.context.db.selectFrom('api_keys').select(['id', 'use_count', 'last_used_at']).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const [i, id] of ids.entries()) {
+        expect(Number(byId.get(id)?.use_count), id).toBe((i % 3) + 2);
+        expect(Number(byId.get(id)?.last_used_at), id).toBe(start + HOUR + 5);
+      }
+      for (const i of [0, 250, 499, 500]) {
+        expect(await store.usage.hourly(ids[i] as string, start, start + 2 * HOUR)).toEqual([
+          { hour: start, count: (i % 3) + 1 },
+          { hour: start + HOUR, count: 1 },
+        ]);
+      }
+      const hourly = await store.context.db
+        .selectFrom('usage_hourly')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(hourly.n)).toBe(2 * 501);
+    });
   });
 
   describe('sessions', () => {

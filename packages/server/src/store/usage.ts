@@ -5,11 +5,34 @@
  * @packageDocumentation
  */
 
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { every } from '../state/every.js';
 import type { StoreContext } from './context.js';
 
 const HOUR = 60 * 60 * 1000;
+
+// Keys (or key-hours) per statement. One multi-row statement per chunk rather than one per key:
+// better-sqlite3 runs statements on the event loop, and a statement per key there held every
+// request up for about 0.2 ms per key used since the last flush.
+const ROWS_PER_STATEMENT = 500;
+
+/** A key id and two counts (use count and last use, or hour and count). */
+type Row = readonly [string, number, number];
+
+/**
+ * `rows` as VALUES lists of at most {@link ROWS_PER_STATEMENT} tuples. The numbers are cast to
+ * bigint: PostgreSQL would otherwise type the parameters of a VALUES list as text.
+ */
+function valueLists(rows: readonly Row[]): RawBuilder<unknown>[] {
+  const lists: RawBuilder<unknown>[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const tuples = rows
+      .slice(i, i + ROWS_PER_STATEMENT)
+      .map(([id, a, b]) => sql`(${id}, cast(${a} as bigint), cast(${b} as bigint))`);
+    lists.push(sql.join(tuples));
+  }
+  return lists;
+}
 
 interface Pending {
   count: number;
@@ -57,35 +80,28 @@ export class UsageCounter {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
+    const keys: Row[] = [];
+    const hours: Row[] = [];
+    for (const [keyId, p] of batch) {
+      keys.push([keyId, p.count, p.lastUsed]);
+      for (const [hour, count] of p.hours) hours.push([keyId, hour, count]);
+    }
     try {
       await this.ctx.db.transaction().execute(async (trx) => {
-        for (const [keyId, p] of batch) {
-          await trx
-            .updateTable('api_keys')
-            .set((eb) => ({
-              use_count: eb('use_count', '+', p.count),
-              last_used_at: sql<number>`case when last_used_at is null or last_used_at < ${p.lastUsed} then ${p.lastUsed} else last_used_at end`,
-            }))
-            .where('id', '=', keyId)
-            .execute();
-          for (const [hour, count] of p.hours) {
-            // A key deleted since it was used has no row to count against: skip it.
-            await trx
-              .insertInto('usage_hourly')
-              .columns(['key_id', 'hour', 'count'])
-              .expression((eb) =>
-                eb
-                  .selectFrom('api_keys')
-                  .select([eb.val(keyId).as('key_id'), eb.val(hour).as('hour'), eb.val(count).as('count')])
-                  .where('id', '=', keyId),
-              )
-              .onConflict((c) =>
-                c
-                  .columns(['key_id', 'hour'])
-                  .doUpdateSet((eb) => ({ count: eb('usage_hourly.count', '+', eb.ref('excluded.count')) })),
-              )
-              .execute();
-          }
+        for (const values of valueLists(keys)) {
+          await sql`with v (id, n, last_used) as (values ${values})
+            update api_keys
+            set use_count = use_count + v.n,
+              last_used_at = case when last_used_at is null or last_used_at < v.last_used then v.last_used else last_used_at end
+            from v where api_keys.id = v.id`.execute(trx);
+        }
+        for (const values of valueLists(hours)) {
+          // A key deleted since it was used has no row to count against: skipped. (The WHERE
+          // also keeps SQLite's parser from reading ON CONFLICT as a join's ON.)
+          await sql`with v (key_id, hour, n) as (values ${values})
+            insert into usage_hourly (key_id, hour, "count")
+            select key_id, hour, n from v where key_id in (select id from api_keys)
+            on conflict (key_id, hour) do update set "count" = usage_hourly."count" + excluded."count"`.execute(trx);
         }
       });
     } catch (error) {
