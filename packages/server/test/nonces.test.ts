@@ -1,5 +1,6 @@
 // Nonce stores: atomic, expiring, bounded. 1,000 concurrent copies of one nonce → exactly one
 // accepted, in memory and in SQL on both engines.
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryNonceStore, type NonceStore, NonceStoreUnavailableError, SqlNonceStore } from '../src/state/nonces.js';
 import type { Store } from '../src/store/index.js';
@@ -55,13 +56,54 @@ describe.each(KINDS)('%s nonce store', (kind) => {
 
   if (kind !== 'memory') {
     it('sweeps expired rows', async () => {
-      const sql = nonces as SqlNonceStore;
-      await sql.consume('k', 'old', clock.t + 10);
-      await sql.consume('k', 'live', clock.t + 10_000);
+      const sqlNonces = nonces as SqlNonceStore;
+      await sqlNonces.consume('k', 'old', clock.t + 10);
+      await sqlNonces.consume('k', 'live', clock.t + 10_000);
       clock.t += 10;
-      expect(await sql.sweep()).toBe(1);
-      expect(await sql.consume('k', 'live', clock.t + 10_000)).toBe(false);
+      expect(await sqlNonces.sweep()).toBe(1);
+      expect(await sqlNonces.consume('k', 'live', clock.t + 10_000)).toBe(false);
       expect(store).toBeDefined();
+    });
+
+    it('answers every consume of one batch: fresh, recorded, repeated and expired nonces together', async () => {
+      const until = clock.t + 600_000;
+      expect(await nonces.consume('k', 'recorded', until)).toBe(true);
+      expect(await nonces.consume('k', 'expired', clock.t + 5)).toBe(true);
+      clock.t += 5;
+      const answers = await Promise.all([
+        nonces.consume('k', 'recorded', until),
+        nonces.consume('k', 'fresh', until),
+        nonces.consume('k', 'fresh', until),
+        nonces.consume('other', 'fresh', until),
+        nonces.consume('k', 'expired', until),
+        nonces.consume('k', 'expired', until),
+      ]);
+      expect(answers).toEqual([false, true, false, true, true, false]);
+      expect(await nonces.consume('k', 'expired', until)).toBe(false);
+    });
+
+    it('two instances on one database: of concurrent copies, exactly one is accepted', async () => {
+      if (store === undefined) throw new Error('no store');
+      const other = new SqlNonceStore(store.context.db, clock);
+      const until = clock.t + 600_000;
+      for (const nonce of ['n1', 'n2', 'n3']) {
+        const results = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => (i % 2 ? other : nonces).consume('kw_kid_x', nonce, until)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      }
+    });
+
+    it('fails closed: a failing database refuses every waiting consume as unavailable', async () => {
+      if (store === undefined) throw new Error('no store');
+      await sql`drop table nonces`.execute(store.context.db);
+      const answers = await Promise.allSettled([
+        nonces.consume('k', 'a', clock.t + 1000),
+        nonces.consume('k', 'a', clock.t + 1000),
+      ]);
+      expect(answers[0]).toMatchObject({ status: 'rejected', reason: expect.any(NonceStoreUnavailableError) });
+      // The repeated copy is a replay either way: refused, never accepted.
+      expect(answers[1]).toEqual({ status: 'fulfilled', value: false });
     });
   }
 });

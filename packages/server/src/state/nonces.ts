@@ -99,32 +99,86 @@ export class MemoryNonceStore implements NonceStore {
   }
 }
 
+/** A consume waiting for its batch. */
+interface Waiting {
+  readonly scope: string;
+  readonly nonce: string;
+  readonly expiresAt: number;
+  resolve(fresh: boolean): void;
+  reject(error: unknown): void;
+}
+
+// Rows per statement of a batch: a flood of signed requests still makes bounded statements.
+const NONCES_PER_STATEMENT = 500;
+
 /**
  * A nonce store in the SQL database (SQLite or PostgreSQL), shared by every instance on it:
- * `INSERT … ON CONFLICT DO UPDATE … WHERE expired`, so a live nonce is never overwritten and
- * the database decides atomically who was first. Expired rows are swept on an interval.
+ * `INSERT … ON CONFLICT DO UPDATE … WHERE expired RETURNING`, so a live nonce is never
+ * overwritten and the database decides atomically who was first. Expired rows are swept on an
+ * interval.
+ *
+ * The consumes of one turn of the event loop are written together, in one statement: with
+ * SQLite's full synchronous commits each statement costs a sync of the write-ahead log (about
+ * 0.3 ms here), which one batch pays once for every request that arrived with it.
  */
 export class SqlNonceStore implements NonceStore {
   private stopSweeping: () => void = () => {};
+  private waiting: Waiting[] = [];
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
   ) {}
 
-  async consume(scope: string, nonce: string, expiresAt: number): Promise<boolean> {
-    const now = this.clock.now();
-    try {
-      const result = await this.db
-        .insertInto('nonces')
-        .values({ scope, nonce, expires_at: expiresAt })
-        .onConflict((c) =>
-          c.columns(['scope', 'nonce']).doUpdateSet({ expires_at: expiresAt }).where('nonces.expires_at', '<=', now),
-        )
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
-    } catch (error) {
-      throw new NonceStoreUnavailableError('nonce store query failed', { cause: error });
+  consume(scope: string, nonce: string, expiresAt: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      // setImmediate runs once the requests read in this turn of the event loop have all asked.
+      if (this.waiting.length === 0) setImmediate(() => this.write());
+      this.waiting.push({ scope, nonce, expiresAt, resolve, reject });
+    });
+  }
+
+  private async write(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    // The same scope and nonce twice in one batch: the first is the one written, the others
+    // are replays of it (and one statement may not touch a row twice).
+    const firsts = new Map<string, Waiting>();
+    const replays: Waiting[] = [];
+    for (const w of batch) {
+      const key = `${w.scope}\u0000${w.nonce}`;
+      if (firsts.has(key)) replays.push(w);
+      else firsts.set(key, w);
     }
+    const rows = [...firsts];
+    let done = 0;
+    try {
+      for (; done < rows.length; done += NONCES_PER_STATEMENT) {
+        const chunk = rows.slice(done, done + NONCES_PER_STATEMENT);
+        const now = this.clock.now();
+        const written = await this.db
+          .insertInto('nonces')
+          .values(chunk.map(([, w]) => ({ scope: w.scope, nonce: w.nonce, expires_at: w.expiresAt })))
+          .onConflict((c) =>
+            c
+              .columns(['scope', 'nonce'])
+              .doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') }))
+              .where('nonces.expires_at', '<=', now),
+          )
+          // Rows inserted, or updated because their record had expired: the fresh ones.
+          .returning(['scope', 'nonce'])
+          .execute();
+        const fresh = new Set(written.map((r) => `${r.scope}\u0000${r.nonce}`));
+        for (const [key, w] of chunk) w.resolve(fresh.has(key));
+      }
+    } catch (error) {
+      // Fail closed: every consume not answered yet is refused as a store failure.
+      const unavailable = new NonceStoreUnavailableError('nonce store query failed', { cause: error });
+      for (const [, w] of rows.slice(done)) w.reject(unavailable);
+    }
+    // A replay in the batch is refused whatever became of the first copy: it was refused too,
+    // or it was accepted and this one is its replay.
+    for (const w of replays) w.resolve(false);
   }
 
   /** Deletes expired nonces; resolves to how many. */
