@@ -65,6 +65,17 @@ describe.each(KINDS)('%s nonce store', (kind) => {
       expect(store).toBeDefined();
     });
 
+    it('sweeps in batches until none is left, live rows untouched', async () => {
+      const sqlNonces = nonces as SqlNonceStore;
+      for (let i = 0; i < 7; i++) expect(await sqlNonces.consume(`k${i % 2}`, `old${i}`, clock.t + 10)).toBe(true);
+      expect(await sqlNonces.consume('k0', 'live', clock.t + 10_000)).toBe(true);
+      clock.t += 10;
+      expect(await sqlNonces.sweep(2)).toBe(7);
+      expect(await sqlNonces.sweep(2)).toBe(0);
+      expect(await sqlNonces.consume('k0', 'live', clock.t + 10_000)).toBe(false);
+      expect(await sqlNonces.consume('k1', 'old1', clock.t + 10_000)).toBe(true);
+    });
+
     it('answers every consume of one batch: fresh, recorded, repeated and expired nonces together', async () => {
       const until = clock.t + 600_000;
       expect(await nonces.consume('k', 'recorded', until)).toBe(true);

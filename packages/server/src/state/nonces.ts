@@ -8,7 +8,7 @@
  */
 
 import type { Kysely } from 'kysely';
-import type { Clock } from '../store/context.js';
+import { type Clock, deleteInBatches, PURGE_BATCH } from '../store/context.js';
 import type { Database } from '../store/schema.js';
 import { every } from './every.js';
 
@@ -181,10 +181,30 @@ export class SqlNonceStore implements NonceStore {
     for (const w of replays) w.resolve(false);
   }
 
-  /** Deletes expired nonces; resolves to how many. */
-  async sweep(): Promise<number> {
-    const result = await this.db.deleteFrom('nonces').where('expires_at', '<=', this.clock.now()).executeTakeFirst();
-    return Number(result.numDeletedRows);
+  /**
+   * Deletes expired nonces, `batchSize` rows a statement (a minute of traffic can be many
+   * thousands of rows); resolves to how many.
+   */
+  sweep(batchSize = PURGE_BATCH): Promise<number> {
+    const now = this.clock.now();
+    return deleteInBatches(batchSize, async () => {
+      const result = await this.db
+        .deleteFrom('nonces')
+        .where((eb) =>
+          eb(
+            eb.refTuple('scope', 'nonce'),
+            'in',
+            eb
+              .selectFrom('nonces')
+              .select(['scope', 'nonce'])
+              .where('expires_at', '<=', now)
+              .limit(batchSize)
+              .$asTuple('scope', 'nonce'),
+          ),
+        )
+        .executeTakeFirst();
+      return result.numDeletedRows;
+    });
   }
 
   /** Sweeps every `intervalMs` until {@link SqlNonceStore.stop}. */

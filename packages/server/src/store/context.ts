@@ -90,7 +90,9 @@ export const PURGE_BATCH = 1000;
 
 /**
  * Runs `deleteBatch` (one statement deleting at most `batchSize` rows; resolves how many it
- * deleted) until a batch comes back short. Resolves the total.
+ * deleted) until a batch comes back short. Resolves the total. Between batches it lets the
+ * event loop run: better-sqlite3 executes on it, and without the pause a backlog of batches
+ * would hold every request up until the last one.
  */
 export async function deleteInBatches(batchSize: number, deleteBatch: () => Promise<bigint | number>): Promise<number> {
   let total = 0;
@@ -98,6 +100,7 @@ export async function deleteInBatches(batchSize: number, deleteBatch: () => Prom
     const deleted = Number(await deleteBatch());
     total += deleted;
     if (deleted < batchSize) return total;
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
