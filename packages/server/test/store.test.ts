@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identify } from '@keyward/core';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Actor, migrateToLatest, openStore, type Store } from '../src/store/index.js';
-import { ENGINES } from './support/databases.js';
+import { createPostgresDatabase, ENGINES } from './support/databases.js';
 import { freshStore, rowCounts } from './support/stores.js';
 
 const actor: Actor = { type: 'cli', id: 'tester' };
@@ -560,6 +561,37 @@ describe('usage flushing', () => {
       expect((await reopened.keys.get(created.value.id))?.useCount).toBe(6);
       await reopened.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a PostgreSQL connection that fails while idle', () => {
+  it('is reported, and the store carries on on a new connection instead of crashing the process', async () => {
+    const database = await createPostgresDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-idle-'));
+    const reported: Error[] = [];
+    const store = await openStore({
+      dataDir: dir,
+      databaseUrl: database.url,
+      onDatabaseError: (e) => reported.push(e),
+    });
+    const admin = new pg.Client({ connectionString: database.url });
+    try {
+      await store.accounts.create({ email: 'ada@example.com', password: PASSWORD }, actor);
+      // What a restart or failover does to the pool's idle connections.
+      await admin.connect();
+      const killed = await admin.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+      expect(killed.rowCount).toBeGreaterThan(0);
+      await expect.poll(() => reported.length, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(String(reported[0])).toContain('terminating connection');
+      expect((await store.accounts.find('ada@example.com'))?.email).toBe('ada@example.com');
+    } finally {
+      await admin.end();
+      await store.close();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

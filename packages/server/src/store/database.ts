@@ -23,6 +23,12 @@ export interface DatabaseLocation {
   readonly sqlitePath?: string | undefined;
   /** Most PostgreSQL connections in the pool. Default 10. */
   readonly poolSize?: number;
+  /**
+   * Told when a pooled PostgreSQL connection fails while idle (a restarted or failed-over
+   * server, an administrator's terminate). The pool has dropped it already and connects again
+   * for the next query.
+   */
+  readonly onIdleError?: ((error: Error) => void) | undefined;
 }
 
 /** An open database. */
@@ -75,6 +81,9 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
       throw new TypeError('KEYWARD_DATABASE_URL must be a postgres:// URL; leave it unset for SQLite');
     }
     const pool = new pg.Pool({ connectionString: location.url, max: location.poolSize ?? 10, types: pgTypes });
+    // pg-pool emits 'error' for an idle connection that fails, and an 'error' event nobody
+    // listens to crashes the process: one PostgreSQL restart would take every instance down.
+    pool.on('error', (error) => location.onIdleError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, engine: 'postgres', close: () => db.destroy() };
   }

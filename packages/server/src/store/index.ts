@@ -40,6 +40,11 @@ export interface StoreConfig {
   readonly usageFlushMs?: number | undefined;
   /** Told when a usage flush fails (the counts are kept for the next flush). Default: a process warning. */
   readonly onUsageFlushError?: ((error: unknown) => void) | undefined;
+  /**
+   * Told when a pooled PostgreSQL connection fails while idle; the pool reconnects on demand and
+   * the store carries on. Default: a process warning.
+   */
+  readonly onDatabaseError?: ((error: Error) => void) | undefined;
   /** How long a JWT signing key signs before the next one is made, in milliseconds. Default 30 days. */
   readonly signingKeyRotationMs?: number | undefined;
 }
@@ -81,7 +86,13 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   const dataDir = config.dataDir ?? DEFAULT_DATA_DIR;
   const usesSqlite = config.databaseUrl === undefined || config.databaseUrl === '';
   if (usesSqlite) ensureDataDir(dataDir);
-  const database: OpenDatabase = openDatabase({ url: config.databaseUrl, sqlitePath: join(dataDir, 'keyward.db') });
+  const database: OpenDatabase = openDatabase({
+    url: config.databaseUrl,
+    sqlitePath: join(dataDir, 'keyward.db'),
+    onIdleError:
+      config.onDatabaseError ??
+      ((error) => process.emitWarning(`database connection failed while idle: ${String(error)}`)),
+  });
   try {
     const migration = await migrateToLatest(database.db);
     const migrated = (migration.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
