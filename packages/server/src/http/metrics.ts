@@ -10,6 +10,7 @@ import { constantTimeEqual, parseAuthorization } from '@keyward/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { addressFailures } from '../state/limiter.js';
 import type { Outcome, VerifyRequest } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { clientTransport, type ServerContext } from './context.js';
@@ -102,7 +103,7 @@ const METRICS_CHALLENGE = 'Bearer realm="keyward-metrics"';
  */
 function metricsTokenGuard(kw: ServerContext, token: string) {
   return async (request: FastifyRequest): Promise<void> => {
-    const key = `fail:ip:${clientTransport(kw, request).clientIp}`;
+    const key = addressFailures(clientTransport(kw, request).clientIp);
     const limit = kw.config.limits.failuresPerIp;
     const state = kw.limiter.check(key, limit);
     if (!state.allowed) throw new ApiError('rate_limited', undefined, { 'retry-after': String(state.retryAfter) });

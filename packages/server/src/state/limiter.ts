@@ -13,6 +13,20 @@ export interface Limit {
   readonly windowSeconds: number;
 }
 
+/**
+ * The limiter key of the failed attempts from one client address. Every place that refuses a
+ * credential (the verifier, the OAuth endpoints, the metrics token) counts on this one key, so
+ * that an address is limited for its failures wherever they happen.
+ */
+export function addressFailures(clientIp: string): string {
+  return `fail:ip:${clientIp}`;
+}
+
+/** The limiter key of the failed attempts naming one key id (raw), wherever they happen. */
+export function keyIdFailures(rawKeyId: string): string {
+  return `fail:key:${rawKeyId}`;
+}
+
 /** Counts events per key in fixed windows. */
 export interface Limiter {
   /** Counts one event; says whether it is within the limit and, if not, when to retry. */

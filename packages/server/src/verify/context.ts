@@ -16,7 +16,7 @@ import {
   prepareOAuth1Secrets,
 } from '@keyward/core';
 import { LruCache } from '../state/cache.js';
-import type { Limit, Limiter } from '../state/limiter.js';
+import { addressFailures, keyIdFailures, type Limit, type Limiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
 import type { Clock } from '../store/context.js';
 import type { Store } from '../store/index.js';
@@ -144,20 +144,20 @@ export class VerifierContext {
 
   /** 429 when this address has failed too often. */
   checkIp(transport: Transport): Refusal | undefined {
-    const state = this.limiter.check(`fail:ip:${transport.clientIp}`, this.settings.failuresPerIp);
+    const state = this.limiter.check(addressFailures(transport.clientIp), this.settings.failuresPerIp);
     return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
   }
 
   /** 429 when this key id has failed too often. */
   checkKeyFailures(rawId: string): Refusal | undefined {
-    const state = this.limiter.check(`fail:key:${rawId}`, this.settings.failuresPerKey);
+    const state = this.limiter.check(keyIdFailures(rawId), this.settings.failuresPerKey);
     return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
   }
 
   /** Counts a failed attempt against the address and, when known, the key id. */
   recordFailure(transport: Transport, rawId?: string): void {
-    this.limiter.hit(`fail:ip:${transport.clientIp}`, this.settings.failuresPerIp);
-    if (rawId !== undefined) this.limiter.hit(`fail:key:${rawId}`, this.settings.failuresPerKey);
+    this.limiter.hit(addressFailures(transport.clientIp), this.settings.failuresPerIp);
+    if (rawId !== undefined) this.limiter.hit(keyIdFailures(rawId), this.settings.failuresPerKey);
   }
 
   /** A key's credential from the cache or the store; null when the id is unknown. */

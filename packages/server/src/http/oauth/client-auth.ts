@@ -17,6 +17,7 @@ import {
   parseAuthorization,
 } from '@keyward/core';
 import type { FastifyRequest } from 'fastify';
+import { addressFailures, keyIdFailures } from '../../state/limiter.js';
 import { type ApiKey, keyStateProblem } from '../../store/keys.js';
 import type { Transport } from '../../verify/transport.js';
 import { clientTransport, type ServerContext } from '../context.js';
@@ -53,7 +54,7 @@ export function secretBearingGuard(kw: ServerContext) {
     if (!transport.secure && !transport.loopback) {
       throw new OAuthError('invalid_request', 'this endpoint takes a client secret and must be called over https');
     }
-    const state = kw.limiter.check(`fail:ip:${transport.clientIp}`, kw.config.limits.failuresPerIp);
+    const state = kw.limiter.check(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
     if (!state.allowed) throw tooMany(state.retryAfter);
   };
 }
@@ -104,8 +105,8 @@ export async function authenticateClient(
 ): Promise<OAuthClient> {
   const transport = clientTransport(kw, request);
   const failure = (rawId?: string) => {
-    kw.limiter.hit(`fail:ip:${transport.clientIp}`, kw.config.limits.failuresPerIp);
-    if (rawId !== undefined) kw.limiter.hit(`fail:key:${rawId}`, kw.config.limits.failuresPerKey);
+    kw.limiter.hit(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
+    if (rawId !== undefined) kw.limiter.hit(keyIdFailures(rawId), kw.config.limits.failuresPerKey);
   };
   let credentials: { id: string; secret: string };
   try {
@@ -121,7 +122,7 @@ export async function authenticateClient(
     failure(rawId);
     throw new OAuthError('invalid_client', 'client_id must be a kw_kid_ key id and client_secret a kw_sk_ secret');
   }
-  const limited = kw.limiter.check(`fail:key:${rawId}`, kw.config.limits.failuresPerKey);
+  const limited = kw.limiter.check(keyIdFailures(rawId), kw.config.limits.failuresPerKey);
   if (!limited.allowed) throw tooMany(limited.retryAfter);
 
   const rawSecret = secret.secret;
