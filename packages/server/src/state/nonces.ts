@@ -27,6 +27,14 @@ export interface NonceStore {
   consume(scope: string, nonce: string, expiresAt: number): Promise<boolean>;
 }
 
+/**
+ * One string for a scope and a nonce, as both stores key them. NUL cannot occur in a scope (key
+ * ids and tokens are base62), so the join is unambiguous.
+ */
+function nonceKey(scope: string, nonce: string): string {
+  return `${scope}\u0000${nonce}`;
+}
+
 /** Options of {@link MemoryNonceStore}. */
 export interface MemoryNonceStoreOptions {
   readonly clock: Clock;
@@ -85,8 +93,7 @@ export class MemoryNonceStore implements NonceStore {
   async consume(scope: string, nonce: string, expiresAt: number): Promise<boolean> {
     const now = this.options.clock.now();
     this.sweep(now);
-    // NUL cannot occur in a scope (key ids and tokens are base62), so the join is unambiguous.
-    const key = `${scope}\u0000${nonce}`;
+    const key = nonceKey(scope, nonce);
     const existing = this.entries.get(key);
     if (existing !== undefined && existing > now) return false;
     if (existing === undefined && this.entries.size >= this.maxEntries) {
@@ -146,7 +153,7 @@ export class SqlNonceStore implements NonceStore {
     const firsts = new Map<string, Waiting>();
     const replays: Waiting[] = [];
     for (const w of batch) {
-      const key = `${w.scope}\u0000${w.nonce}`;
+      const key = nonceKey(w.scope, w.nonce);
       if (firsts.has(key)) replays.push(w);
       else firsts.set(key, w);
     }
@@ -168,7 +175,7 @@ export class SqlNonceStore implements NonceStore {
           // Rows inserted, or updated because their record had expired: the fresh ones.
           .returning(['scope', 'nonce'])
           .execute();
-        const fresh = new Set(written.map((r) => `${r.scope}\u0000${r.nonce}`));
+        const fresh = new Set(written.map((r) => nonceKey(r.scope, r.nonce)));
         for (const [key, w] of chunk) w.resolve(fresh.has(key));
       }
     } catch (error) {
