@@ -18,10 +18,17 @@ export type RandomBytes = (size: number) => Uint8Array;
  * exactly when the strings are, lone surrogates included); a string against bytes as UTF-8.
  */
 export function constantTimeEqual(a: string | Uint8Array, b: string | Uint8Array): boolean {
-  if (typeof a === 'string' && typeof b === 'string' && a.length <= SCRATCH_MAX) return stringsEqual(a, b);
-  const encoding = typeof a === 'string' && typeof b === 'string' ? 'utf16le' : 'utf8';
-  const x = typeof a === 'string' ? Buffer.from(a, encoding) : a;
-  const y = typeof b === 'string' ? Buffer.from(b, encoding) : b;
+  if (typeof a === 'string' && typeof b === 'string') {
+    if (a.length === b.length && a.length <= SCRATCH_MAX) return sameLengthStringsEqual(a, b);
+    return bytesEqual(Buffer.from(a, 'utf16le'), Buffer.from(b, 'utf16le'));
+  }
+  return bytesEqual(
+    typeof a === 'string' ? Buffer.from(a, 'utf8') : a,
+    typeof b === 'string' ? Buffer.from(b, 'utf8') : b,
+  );
+}
+
+function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
   if (x.length !== y.length) {
     // Still do the work of a comparison so a length mismatch costs about the same.
     timingSafeEqual(x, x);
@@ -30,14 +37,15 @@ export function constantTimeEqual(a: string | Uint8Array, b: string | Uint8Array
   return timingSafeEqual(x, y);
 }
 
-// Two strings up to this many code units (every signature, MAC and token Keyward compares) are
-// written into a pair of buffers kept for their length, instead of two new buffers per call:
-// OAuth 1.0a verification compares on every request. Sharing is safe: nothing here yields. What
-// stays in them is no more than what freed `Buffer.from` copies leave in the pool.
+// Two strings of the same length up to this many code units (every signature, MAC and token
+// Keyward compares) are written into a pair of buffers kept for their length, instead of two new
+// buffers per call: OAuth 1.0a verification compares on every request. Sharing is safe: nothing
+// here yields. What stays in them is no more than what freed `Buffer.from` copies leave in the
+// pool.
 const SCRATCH_MAX = 128;
 const scratch: (readonly [Buffer, Buffer] | undefined)[] = new Array(SCRATCH_MAX + 1).fill(undefined);
 
-function stringsEqual(a: string, b: string): boolean {
+function sameLengthStringsEqual(a: string, b: string): boolean {
   const n = a.length;
   let pair = scratch[n];
   if (pair === undefined) {
@@ -46,10 +54,6 @@ function stringsEqual(a: string, b: string): boolean {
   }
   const [x, y] = pair;
   x.write(a, 0, 'utf16le');
-  if (b.length !== n) {
-    timingSafeEqual(x, x);
-    return false;
-  }
   y.write(b, 0, 'utf16le');
   return timingSafeEqual(x, y);
 }
