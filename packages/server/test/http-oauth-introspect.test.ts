@@ -9,41 +9,37 @@ import { ENGINES } from './support/databases.js';
 import {
   actor,
   basicAuth,
+  closeSuiteServer,
   getToken,
   json,
   newAccount,
   newClient,
   post,
   secretsInLogs,
+  startSuiteServer,
+  type TestClient,
   whoami,
 } from './support/oauth.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-type Client = Awaited<ReturnType<typeof newClient>>;
-
-function introspect(t: TestServer, caller: Client, token: string, extra: Record<string, string> = {}) {
+function introspect(t: TestServer, caller: TestClient, token: string, extra: Record<string, string> = {}) {
   return post(t, '/oauth/introspect', { token, ...extra }, { authorization: basicAuth(caller.id, caller.secret) });
 }
-function revoke(t: TestServer, caller: Client, token: string, extra: Record<string, string> = {}) {
+function revoke(t: TestServer, caller: TestClient, token: string, extra: Record<string, string> = {}) {
   return post(t, '/oauth/revoke', { token, ...extra }, { authorization: basicAuth(caller.id, caller.secret) });
 }
 
 describe.each(ENGINES)('POST /oauth/introspect and /oauth/revoke, opaque tokens (%s)', (engine) => {
   let t: TestServer;
-  let client: Client;
+  let client: TestClient;
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer(engine, {}, { frozen: true });
-    client = await newClient(t);
-    secrets.push(client.secret, client.token);
+    ({ t, client } = await startSuiteServer(engine, {}, secrets));
   });
-  afterAll(async () => {
-    expect(secretsInLogs(t, secrets)).toEqual([]);
-    await t?.close();
-  });
+  afterAll(() => closeSuiteServer(t, secrets));
 
-  async function token(c: Client = client, scope?: string): Promise<string> {
+  async function token(c: TestClient = client, scope?: string): Promise<string> {
     const value = await getToken(t, c, scope === undefined ? {} : { scope });
     secrets.push(value);
     return value;

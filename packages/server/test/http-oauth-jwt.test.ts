@@ -21,12 +21,22 @@ import { loadConfig } from '../src/http/config.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { Listing } from '../src/store/listing.js';
 import { createPostgresDatabase, ENGINES } from './support/databases.js';
-import { basicAuth, getToken, json, newClient, oauthRows, post, secretsInLogs, whoami } from './support/oauth.js';
+import {
+  basicAuth,
+  closeSuiteServer,
+  getToken,
+  json,
+  newClient,
+  oauthRows,
+  post,
+  startSuiteServer,
+  type TestClient,
+  whoami,
+} from './support/oauth.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const HOUR = 60 * 60 * 1000;
-type Client = Awaited<ReturnType<typeof newClient>>;
 
 async function jwks(url: string): Promise<JSONWebKeySet> {
   const res = await fetch(`${url}/.well-known/jwks.json`);
@@ -34,7 +44,7 @@ async function jwks(url: string): Promise<JSONWebKeySet> {
   return (await json(res)) as JSONWebKeySet;
 }
 
-function introspect(url: string, caller: Client, token: string) {
+function introspect(url: string, caller: TestClient, token: string) {
   return fetch(`${url}/oauth/introspect`, {
     method: 'POST',
     headers: {
@@ -47,20 +57,15 @@ function introspect(url: string, caller: Client, token: string) {
 
 describe.each(ENGINES)('JWT access tokens (%s)', (engine) => {
   let t: TestServer;
-  let client: Client;
+  let client: TestClient;
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer(engine, { tokenFormat: 'jwt' }, { frozen: true });
-    client = await newClient(t);
-    secrets.push(client.secret, client.token);
+    ({ t, client } = await startSuiteServer(engine, { tokenFormat: 'jwt' }, secrets));
   });
-  afterAll(async () => {
-    expect(secretsInLogs(t, secrets)).toEqual([]);
-    await t?.close();
-  });
+  afterAll(() => closeSuiteServer(t, secrets));
 
-  async function token(c: Client = client, scope?: string): Promise<string> {
+  async function token(c: TestClient = client, scope?: string): Promise<string> {
     const value = await getToken(t, c, scope === undefined ? {} : { scope });
     secrets.push(value);
     return value;

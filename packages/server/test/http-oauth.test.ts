@@ -11,6 +11,7 @@ import { ENGINES } from './support/databases.js';
 import {
   actor,
   basicAuth,
+  closeSuiteServer,
   getToken,
   json,
   newAccount,
@@ -19,6 +20,8 @@ import {
   post,
   requestToken,
   secretsInLogs,
+  startSuiteServer,
+  type TestClient,
   whoami,
 } from './support/oauth.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -33,18 +36,13 @@ function expectNoStore(res: Response): void {
 
 describe.each(ENGINES)('POST /oauth/token (%s)', (engine) => {
   let t: TestServer;
-  let client: Awaited<ReturnType<typeof newClient>>;
+  let client: TestClient;
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer(engine, {}, { frozen: true });
-    client = await newClient(t);
-    secrets.push(client.secret, client.token);
+    ({ t, client } = await startSuiteServer(engine, {}, secrets));
   });
-  afterAll(async () => {
-    expect(secretsInLogs(t, secrets)).toEqual([]);
-    await t?.close();
-  });
+  afterAll(() => closeSuiteServer(t, secrets));
 
   it('issues an opaque bearer token to client_secret_basic, with the key scopes, for an hour', async () => {
     const res = await requestToken(t, client);
@@ -394,7 +392,7 @@ describe.each(ENGINES)('POST /oauth/token (%s)', (engine) => {
 
 describe('POST /oauth/token: failure limits and transport', () => {
   let t: TestServer;
-  let client: Awaited<ReturnType<typeof newClient>>;
+  let client: TestClient;
 
   beforeAll(async () => {
     // The loopback peer is a trusted proxy, so tests can speak for other client addresses.

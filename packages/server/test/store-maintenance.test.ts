@@ -9,13 +9,22 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENDED_RETENTION_MS, purgeEnded } from '../src/http/app.js';
 import type { Store } from '../src/store/index.js';
 import { ENGINES } from './support/databases.js';
-import { basicAuth, getToken, json, newClient, post, secretsInLogs, whoami } from './support/oauth.js';
+import {
+  basicAuth,
+  closeSuiteServer,
+  getToken,
+  json,
+  newClient,
+  post,
+  secretsInLogs,
+  startSuiteServer,
+  type TestClient,
+  whoami,
+} from './support/oauth.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const HOUR = 60 * 60 * 1000;
 const FAKE: Parameters<typeof vi.useFakeTimers>[0] = { toFake: ['setInterval', 'clearInterval'] };
-
-type Client = Awaited<ReturnType<typeof newClient>>;
 
 async function storeErrors(t: TestServer, source: string): Promise<number> {
   const metric = await t.server.context.metrics.storeErrors.get();
@@ -34,18 +43,15 @@ async function session(store: Store, accountId: string, idleMs?: number) {
 
 describe.each(ENGINES)('maintenance of ended tokens and sessions (%s)', (engine) => {
   let t: TestServer;
-  let client: Client;
+  let client: TestClient;
   const secrets: string[] = [];
 
   beforeAll(async () => {
     vi.useFakeTimers(FAKE);
-    t = await startTestServer(engine, {}, { frozen: true });
-    client = await newClient(t);
-    secrets.push(client.secret, client.token);
+    ({ t, client } = await startSuiteServer(engine, {}, secrets));
   });
   afterAll(async () => {
-    expect(secretsInLogs(t, secrets)).toEqual([]);
-    await t?.close();
+    await closeSuiteServer(t, secrets);
     vi.useRealTimers();
   });
 
@@ -168,6 +174,6 @@ describe('the first maintenance run', () => {
   });
 });
 
-function auth(client: Client): Record<string, string> {
+function auth(client: TestClient): Record<string, string> {
   return { authorization: basicAuth(client.id, client.secret) };
 }

@@ -1,7 +1,10 @@
 // Helpers of the OAuth endpoint suites: accounts and keys on a test server's store, form bodies,
 // client authentication headers, and row counts that prove a refused request wrote nothing.
+import { expect } from 'vitest';
+import type { KeywardConfigInput } from '../../src/http/config.js';
 import type { IssuedKey, KeySettings, Store } from '../../src/store/index.js';
-import type { TestServer } from './server.js';
+import type { Engine } from './databases.js';
+import { startTestServer, type TestServer } from './server.js';
 
 export const actor = { type: 'cli', id: 'oauth-tests' } as const;
 
@@ -18,12 +21,11 @@ export async function newAccount(t: TestServer, role: 'admin' | 'member' = 'memb
   return created.value.id;
 }
 
+/** A client of the OAuth endpoints: a new key and the account it belongs to. */
+export type TestClient = IssuedKey & { accountId: string };
+
 /** A new key on an account (a new account unless one is given). */
-export async function newClient(
-  t: TestServer,
-  settings: KeySettings = {},
-  accountId?: string,
-): Promise<IssuedKey & { accountId: string }> {
+export async function newClient(t: TestServer, settings: KeySettings = {}, accountId?: string): Promise<TestClient> {
   const account = accountId ?? (await newAccount(t));
   const key = await t.server.context.store.keys.create(
     account,
@@ -104,6 +106,28 @@ export async function oauthRows(store: Store): Promise<{ access_tokens: number; 
 export function secretsInLogs(t: TestServer, secrets: readonly string[]): string[] {
   const text = t.logs.join('\n');
   return secrets.filter((s) => s !== '' && text.includes(s));
+}
+
+/**
+ * The server of a suite of OAuth tests: a frozen-clock test server with one client, whose
+ * secret and token join `secrets`, the list {@link closeSuiteServer} checks the logs against.
+ */
+export async function startSuiteServer(
+  engine: Engine,
+  config: KeywardConfigInput,
+  secrets: string[],
+): Promise<{ t: TestServer; client: TestClient }> {
+  const t = await startTestServer(engine, config, { frozen: true });
+  const client = await newClient(t);
+  secrets.push(client.secret, client.token);
+  return { t, client };
+}
+
+/** Ends a suite's server: none of `secrets` may be in its log lines; then it is closed. */
+export async function closeSuiteServer(t: TestServer | undefined, secrets: readonly string[]): Promise<void> {
+  if (t === undefined) return;
+  expect(secretsInLogs(t, secrets)).toEqual([]);
+  await t.close();
 }
 
 /** A JSON response body, loosely typed for assertions. */
