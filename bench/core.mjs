@@ -1,7 +1,8 @@
 // Benchmarks of @keyward/core against bare primitives, measured side by side in one run so
 // that the ratios hold on a shared, noisy machine. Imports the built package (npm ci builds it).
 import { createHmac } from 'node:crypto';
-import { prepareOAuth1Secrets, signingKey, signOAuth1, verifyOAuth1 } from '@keyward/core';
+import { percentEncode, prepareOAuth1Secrets, signingKey, signOAuth1, verifyOAuth1 } from '@keyward/core';
+import { floorVerifier } from './floor.mjs';
 
 const ORIGIN = 'https://api.example.com';
 const KEY_ID = 'kw_kid_3xA5NcWLo3mZPKRvFl1BtJ2Llc5A';
@@ -28,9 +29,19 @@ function scenario({ method, path, signatureMethod, body, contentType }) {
   if (!verifyOAuth1(input, options).ok) throw new Error(`benchmark request does not verify: ${path}`);
   const key = signingKey(SECRET);
   const algorithm = signatureMethod === 'HMAC-SHA1' ? 'sha1' : 'sha256';
+  const floor = floorVerifier(secrets, algorithm, percentEncode(ORIGIN));
+  // The floor must compute the verifier's signature (accept this request, refuse it altered),
+  // or its rate means nothing.
+  const tampered = { ...input, target: path.includes('?') ? `${path}x` : `${path}?x=1` };
+  if (!floor(input) || floor(tampered) || verifyOAuth1(tampered, options).ok) {
+    throw new Error(`floor does not agree with the verifier: ${path}`);
+  }
   return {
     verify: () => {
       if (!verifyOAuth1(input, options).ok) throw new Error('verification failed');
+    },
+    floor: () => {
+      if (!floor(input)) throw new Error('floor failed');
     },
     hmac: () => createHmac(algorithm, key).update(signed.baseString).digest('base64'),
   };
