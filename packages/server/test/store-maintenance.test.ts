@@ -6,8 +6,8 @@
 import { identify } from '@keyward/core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ENDED_RETENTION_MS, purgeEnded } from '../src/http/app.js';
 import type { Store } from '../src/store/index.js';
+import { ENDED_RETENTION_MS, purgeEnded } from '../src/store/maintenance.js';
 import { ENGINES } from './support/databases.js';
 import {
   basicAuth,

@@ -19,6 +19,7 @@ import { MemoryLimiter } from '../state/limiter.js';
 import { SqlNonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
 import { openStore, type Store } from '../store/index.js';
+import { purgeEnded } from '../store/maintenance.js';
 import { TrustedProxies } from '../verify/transport.js';
 import { createVerifier } from '../verify/verifier.js';
 import { accountRoutes } from './accounts/index.js';
@@ -58,32 +59,6 @@ const NONCE_SWEEP_MS = 60_000;
 // Ended access tokens and sessions are purged this often (see purgeEnded).
 const MAINTENANCE_MS = 60 * 60_000;
 const FIRST_MAINTENANCE_MS = 5 * 60_000;
-
-/**
- * How long an access token or session is kept once it ended (expired or revoked) before the
- * hourly maintenance deletes it: a week, so that admins still find recently ended sessions and
- * tokens in the admin listings (and next to their audit events) when looking into an incident,
- * while the tables stop growing with every token ever issued.
- */
-export const ENDED_RETENTION_MS = 7 * 24 * 60 * 60_000;
-
-/**
- * Deletes the access tokens and sessions that ended more than `retentionMs` before `now`
- * (milliseconds): tokens by expiry (a revoked token expires within the hour anyway, and its row
- * must outlive its JWT's `exp` for the revocation to hold), sessions by absolute expiry, idle
- * expiry or revocation. Resolves how many of each were deleted. Safe to run from several
- * instances at once.
- */
-export async function purgeEnded(
-  store: Store,
-  now: number,
-  retentionMs: number = ENDED_RETENTION_MS,
-): Promise<{ tokens: number; sessions: number }> {
-  const before = now - retentionMs;
-  const tokens = await store.tokens.purgeExpired(before);
-  const sessions = await store.sessions.purgeEnded(before);
-  return { tokens, sessions };
-}
 
 // Headers that carry credentials never reach a log line.
 const REDACT = [

@@ -151,6 +151,7 @@ export type { Engine } from './database.js';
 export { KeyringMismatchError } from './keyring.js';
 export type { ApiKey, IssuedKey, KeyCredential, KeyMethod, KeySettings, RateLimit } from './keys.js';
 export { KEY_METHODS, keyStateProblem, parseKeyId } from './keys.js';
+export { ENDED_RETENTION_MS, purgeEnded } from './maintenance.js';
 export { migrateToLatest } from './migrations.js';
 export type { IssuedSession, Session } from './sessions.js';
 export type { PublicJwk, PublicSigningKey, SigningKey, SigningKeyOptions } from './signing-keys.js';
