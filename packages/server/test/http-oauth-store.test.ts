@@ -168,6 +168,37 @@ describe.each(ENGINES)('access tokens and signing keys (%s)', (engine) => {
     await expect(resolve({ alg: 'EdDSA', kid: 'nope' }, { payload: '', signature: '' })).rejects.toThrow();
     expect(() => new SigningKeys(h.store.context, { rotationMs: 1000 })).toThrow(TypeError);
   });
+
+  it('makes one new key when an instance looked for a usable one just before another made it', async () => {
+    const early = new SigningKeys(h.store.context, { rotationMs: 2 * HOUR });
+    const late = new SigningKeys(h.store.context, { rotationMs: 2 * HOUR });
+    // The timing of two instances on one database, made certain: `late` looks for a usable key
+    // and finds none, and only then does `early` make one. (The look is private; its result is
+    // handed back unchanged, later.)
+    const looks = late as unknown as { usable(now: number): Promise<unknown> };
+    const look = looks.usable.bind(late);
+    let first = true;
+    looks.usable = async (now) => {
+      if (!first) return look(now);
+      first = false;
+      const found = await look(now);
+      await early.current();
+      return found;
+    };
+    const made = await late.current();
+    expect(made.kid).toBe((await early.current()).kid);
+    expect(first).toBe(false);
+    const rows = await h.store.context.db.selectFrom('signing_keys').select(['id', 'generation']).execute();
+    expect(rows).toEqual([{ id: made.kid, generation: made.generation }]);
+    // The same at rotation: both see the old key ended, one next generation is made.
+    h.clock.t = made.signUntil;
+    first = true;
+    const next = await late.current();
+    expect(next.generation).toBe(made.generation + 1);
+    expect((await early.current()).kid).toBe(next.kid);
+    const after = await h.store.context.db.selectFrom('signing_keys').select('id').orderBy('generation').execute();
+    expect(after.map((r) => r.id)).toEqual([made.kid, next.kid]);
+  });
 });
 
 function basic(h: Harness): string {

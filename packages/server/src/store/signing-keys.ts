@@ -161,11 +161,26 @@ export class SigningKeys {
       .executeTakeFirst();
   }
 
+  /** The newest generation made so far; 0 before the first key. */
+  private async lastGeneration(): Promise<number> {
+    const last = await this.ctx.db
+      .selectFrom('signing_keys')
+      .select((eb) => eb.fn.max('generation').as('generation'))
+      .executeTakeFirst();
+    return Number(last?.generation ?? 0);
+  }
+
   private async findOrMake(): Promise<SigningKey> {
     const now = this.ctx.clock.now();
+    // The newest generation is read before the look for a usable key, never after: an instance
+    // that finds no usable key then makes the generation after the one it saw before looking.
+    // Read after, it could see a key another instance made just after the look and make the
+    // generation after that one: two new keys where one was due, the instances signing with
+    // different ones.
+    const last = await this.lastGeneration();
     let row = await this.usable(now);
     if (row === undefined) {
-      await this.make(now);
+      await this.make(now, last + 1);
       // Ours, or the one another instance made for the same generation.
       row = await this.usable(now);
       if (row === undefined) throw new Error('no usable signing key after making one');
@@ -179,13 +194,11 @@ export class SigningKeys {
     return key;
   }
 
-  /** Makes the next generation's key unless another instance just did; forgets fully expired ones. */
-  private async make(now: number): Promise<void> {
-    const last = await this.ctx.db
-      .selectFrom('signing_keys')
-      .select((eb) => eb.fn.max('generation').as('generation'))
-      .executeTakeFirst();
-    const generation = Number(last?.generation ?? 0) + 1;
+  /**
+   * Makes the key of `generation` unless another instance already did (the generation is
+   * unique: exactly one insert wins); forgets fully expired keys.
+   */
+  private async make(now: number, generation: number): Promise<void> {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const jwk = publicKey.export({ format: 'jwk' }) as JWK;
     const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK, 'sha256');
