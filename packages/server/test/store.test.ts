@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { identify } from '@keyward/core';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createAdmin, ensureAdmin } from '../src/http/bootstrap.js';
+import { ADMIN_SCOPE } from '../src/http/context.js';
 import { type Actor, migrateToLatest, openStore, type Store } from '../src/store/index.js';
 import { createPostgresDatabase, ENGINES } from './support/databases.js';
 import { freshStore, rowCounts } from './support/stores.js';
@@ -195,6 +197,37 @@ describe.each(ENGINES)('store on %s', (engine) => {
         ok: false,
         code: 'account_not_found',
       });
+    });
+
+    it('creates an admin with its admin key in one transaction: a failed key write leaves no account', async () => {
+      const before = await rowCounts(store);
+      // The key's rows are written in the account's transaction, then the write fails.
+      const create = store.keys.create.bind(store.keys);
+      const spy = vi.spyOn(store.keys, 'create').mockImplementationOnce(async (...args) => {
+        const made = await create(...args);
+        expect(made.ok).toBe(true);
+        throw new Error('disk full');
+      });
+      await expect(createAdmin(store, { email: 'root@example.com' }, actor)).rejects.toThrow('disk full');
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(await rowCounts(store)).toEqual(before);
+      expect(await store.accounts.find('root@example.com')).toBeUndefined();
+
+      // So the next first start still makes the admin, and shows its credentials.
+      const admin = await ensureAdmin(store, 'root@example.com');
+      expect(admin).toMatchObject({ account: { email: 'root@example.com', role: 'admin' } });
+      const raw = parts(admin?.key.token ?? '');
+      expect(await store.keys.verifySecret(raw.id, raw.secret)).toMatchObject({
+        ok: true,
+        value: { accountId: admin?.account.id, scopes: [ADMIN_SCOPE] },
+      });
+      expect(await rowCounts(store)).toEqual({
+        accounts: (before.accounts ?? 0) + 1,
+        api_keys: (before.api_keys ?? 0) + 1,
+        key_secrets: (before.key_secrets ?? 0) + 1,
+        audit_events: (before.audit_events ?? 0) + 2,
+      });
+      expect(await ensureAdmin(store, 'other@example.com')).toBeUndefined();
     });
   });
 

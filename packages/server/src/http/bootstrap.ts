@@ -28,7 +28,9 @@ function generatePassword(): string {
 
 /**
  * Creates an admin account (generated password unless one is given) and a key with scope
- * `keyward:admin` for it.
+ * `keyward:admin` for it, in one transaction: a crash or a failure between the two leaves no
+ * admin whose password was never shown (which would also stop the next first start from
+ * making one).
  */
 export async function createAdmin(
   store: Store,
@@ -36,12 +38,21 @@ export async function createAdmin(
   actor: Actor,
 ): Promise<Result<NewAdmin, 'invalid_input' | 'password_rejected' | 'email_taken'>> {
   const password = input.password ?? generatePassword();
-  const created = await store.accounts.create({ email: input.email, password, role: 'admin' }, actor);
+  let key: IssuedKey | undefined;
+  const created = await store.accounts.create(
+    { email: input.email, password, role: 'admin' },
+    actor,
+    async (trx, account) => {
+      const made = await store.keys.create(account.id, { name: 'admin key', scopes: [ADMIN_SCOPE] }, actor, trx);
+      // The account is active and the settings fixed: a failure here is a broken store.
+      if (!made.ok) throw new Error(`cannot create the admin key: ${made.code}`);
+      key = made.value;
+    },
+  );
   if (!created.ok) return created;
-  const key = await store.keys.create(created.value.id, { name: 'admin key', scopes: [ADMIN_SCOPE] }, actor);
-  // The account was made a moment ago and is active: a failure here is a broken store.
-  if (!key.ok) throw new Error(`cannot create the admin key: ${key.code}`);
-  return succeed({ account: created.value, password, key: key.value });
+  // Always set by then (the account's transaction ran the hook); the check tells TypeScript.
+  if (key === undefined) throw new Error('the admin key was not created');
+  return succeed({ account: created.value, password, key });
 }
 
 /**

@@ -9,7 +9,7 @@
 import { type Failure, fail, type Result, succeed } from '@keyward/core';
 import { z } from 'zod';
 import type { AuditLog } from './audit.js';
-import type { Actor, StoreContext } from './context.js';
+import type { Actor, Executor, StoreContext } from './context.js';
 import { newId } from './context.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import type { AccountRow, AccountStatus, Role } from './schema.js';
@@ -74,10 +74,15 @@ export class Accounts {
   /**
    * Creates an account. Fails with `invalid_input` (bad email or display name),
    * `password_rejected` or `email_taken`; nothing is written on failure.
+   *
+   * @param alsoInTransaction - more writes for the new account (its first key, say), run in the
+   *   account's own transaction: if they throw, the account is not created either and the error
+   *   is rethrown.
    */
   async create(
     input: NewAccount,
     actor: Actor,
+    alsoInTransaction?: (trx: Executor, account: Account) => Promise<void>,
   ): Promise<Result<Account, 'invalid_input' | 'password_rejected' | 'email_taken'>> {
     const email = normalizeEmail(input.email);
     if (!EMAIL.safeParse(email).success) return fail('invalid_input', 'email is not a valid address');
@@ -113,6 +118,7 @@ export class Accounts {
           objectId: row.id,
           detail: { email, role },
         });
+        if (alsoInTransaction !== undefined) await alsoInTransaction(trx, toAccount(row));
       });
     } catch (error) {
       if (isUniqueViolation(error)) return fail('email_taken');

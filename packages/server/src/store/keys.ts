@@ -236,16 +236,20 @@ export class Keys {
   /**
    * Creates a key for an account. The secret is in the result and nowhere else, ever again.
    * Key, secret and audit event are written in one transaction.
+   *
+   * @param within - an open transaction to write in instead of a new one (the account may be
+   *   one made in it); committing it is the caller's.
    */
   async create(
     accountIdOrEmail: string,
     settings: KeySettings & { name: string },
     actor: Actor,
+    within?: Executor,
   ): Promise<Result<IssuedKey, SettingsError | 'account_not_found' | 'invalid_state'>> {
     const now = this.ctx.clock.now();
     const valid = validateSettings(settings, now);
     if (!valid.ok) return valid;
-    const account = await this.ctx.db
+    const account = await (within ?? this.ctx.db)
       .selectFrom('accounts')
       .select(['id', 'status'])
       .where((eb) => eb.or([eb('id', '=', accountIdOrEmail), eb('email', '=', normalizeEmail(accountIdOrEmail))]))
@@ -272,7 +276,7 @@ export class Keys {
       last_used_at: null,
       use_count: 0,
     };
-    await this.ctx.db.transaction().execute(async (trx) => {
+    const write = async (trx: Executor): Promise<void> => {
       await trx.insertInto('api_keys').values(row).execute();
       await trx
         .insertInto('key_secrets')
@@ -284,7 +288,11 @@ export class Keys {
         objectId: generated.keyId,
         detail: { accountId: account.id, name: row.name },
       });
-    });
+    };
+    if (within === undefined) await this.ctx.db.transaction().execute(write);
+    else await write(within);
+    // Before the caller's commit when `within` is given: harmless, as nobody can have asked
+    // for (and so cached) an id that was made a moment ago and not yet returned.
     this.ctx.invalidations.publish({ kind: 'key', id: generated.id });
     return succeed({ key: toKey(row), id: generated.keyId, secret: generated.keySecret, token: generated.token });
   }
