@@ -109,6 +109,7 @@ export class Accounts {
       created_at: now,
       updated_at: now,
     };
+    const account = toAccount(row);
     try {
       await this.ctx.db.transaction().execute(async (trx) => {
         await trx.insertInto('accounts').values(row).execute();
@@ -118,13 +119,13 @@ export class Accounts {
           objectId: row.id,
           detail: { email, role },
         });
-        if (alsoInTransaction !== undefined) await alsoInTransaction(trx, toAccount(row));
+        if (alsoInTransaction !== undefined) await alsoInTransaction(trx, account);
       });
     } catch (error) {
       if (isUniqueViolation(error)) return fail('email_taken');
       throw error;
     }
-    return succeed(toAccount(row));
+    return succeed(account);
   }
 
   /** Finds an account by id or by email address. */
