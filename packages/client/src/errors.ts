@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import type { ErrorCode } from '@keyward/core';
+import type { ProtocolErrorCode } from '@keyward/core';
 
 /**
  * Error codes of RFC 6749 §5.2 a token endpoint answers with, plus the two of RFC 6750 §3.1 a
@@ -28,8 +28,53 @@ export type OAuth2ErrorCode =
  */
 export type ClientErrorCode = 'unexpected_response' | 'invalid_token_response';
 
-/** Every code a {@link KeywardError} can carry; other strings pass through from other servers. */
-export type KeywardErrorCode = ErrorCode | OAuth2ErrorCode | ClientErrorCode | (string & {});
+/**
+ * The product codes a Keyward server answers with, beside core's {@link ProtocolErrorCode}s:
+ * credentials as the server's store knows them, the account and admin API, limits and
+ * infrastructure (docs/errors.md lists them all). Declared here because the client depends on
+ * core only; the server's type-check fails if this list and its catalogue ever differ.
+ */
+export type ProductErrorCode =
+  | 'malformed_token'
+  | 'key_disabled'
+  | 'key_revoked'
+  | 'key_expired'
+  | 'account_disabled'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'session_invalid'
+  | 'session_expired'
+  | 'session_ip_mismatch'
+  | 'method_not_allowed'
+  | 'transport_insecure'
+  | 'insufficient_scope'
+  | 'invalid_input'
+  | 'email_taken'
+  | 'password_rejected'
+  | 'scope_invalid'
+  | 'metadata_too_large'
+  | 'expiry_invalid'
+  | 'account_not_found'
+  | 'key_not_found'
+  | 'invalid_state'
+  | 'login_failed'
+  | 'registration_closed'
+  | 'password_incorrect'
+  | 'forbidden'
+  | 'not_found'
+  | 'http_method_not_allowed'
+  | 'body_too_large'
+  | 'media_type_unsupported'
+  | 'rate_limited'
+  | 'store_unavailable'
+  | 'internal_error';
+
+/**
+ * Every code a {@link KeywardError} can carry: a Keyward server's protocol and product codes, the
+ * OAuth 2.0 codes and the client's own, listed for completion; other strings pass through from
+ * other servers (`string & {}` keeps the literals from collapsing into `string`).
+ */
+export type KeywardErrorCode = ProtocolErrorCode | ProductErrorCode | OAuth2ErrorCode | ClientErrorCode | (string & {});
 
 /** What a {@link KeywardError} is made of. */
 export interface KeywardErrorInit {

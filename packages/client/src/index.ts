@@ -31,6 +31,7 @@ export {
   type KeywardErrorCode,
   type KeywardErrorInit,
   type OAuth2ErrorCode,
+  type ProductErrorCode,
 } from './errors.js';
 export {
   generateNonce,

@@ -5,8 +5,9 @@
  * @packageDocumentation
  */
 
-import { ERROR_CODES, type ErrorCode, type Failure } from '@keyward/core';
+import type { Failure } from '@keyward/core';
 import { CommanderError } from 'commander';
+import { ERROR_CODES, type ErrorCode } from '../errors/codes.js';
 
 /** Where a command writes, and whether it writes JSON. */
 export interface Output {
