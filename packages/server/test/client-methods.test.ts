@@ -53,7 +53,7 @@ describe.each(['HMAC-SHA256', 'HMAC-SHA1'] as const)('oauth1 (%s)', (signatureMe
     });
     const error = await tampering.post('/v1/whoami', payload).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeywardError);
-    expect(error).toMatchObject({ code: 'body_hash_invalid', status: 401, oauthProblem: 'signature_invalid' });
+    expect(error).toMatchObject({ code: 'body_hash_invalid', status: 401, oauthProblem: 'body_hash_invalid' });
     expect((error as KeywardError).requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 

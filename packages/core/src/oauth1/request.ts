@@ -197,7 +197,8 @@ export function parseOAuth1Request(
 
   const bodyHash = protocol.bodyHash;
   if (bodyHash !== undefined) {
-    // Body hash spec §3.2: never with a form-encoded body; needs a hash algorithm.
+    // Body hash draft §4.1.1: never with a form-encoded body (its parameters are signed);
+    // §3.1: PLAINTEXT has no hash algorithm to make one with.
     if (formBody) return fail('parameter_rejected', 'oauth_body_hash is not allowed with a form-encoded body');
     if (method === 'PLAINTEXT') return fail('parameter_rejected', 'oauth_body_hash cannot be used with PLAINTEXT');
   } else if (options.requireBodyHash === true && !formBody) {

@@ -8,8 +8,9 @@
 import { formatOAuthHeader } from '../authorization.js';
 import { type Param, parseForm } from '../encoding.js';
 import { baseStringUri, signatureBaseString } from './base-string.js';
+import { computeBodyHash } from './body-hash.js';
 import { isFormContentType } from './request.js';
-import { computeBodyHash, computeSignature, type SignatureMethod } from './signature.js';
+import { computeSignature, type SignatureMethod } from './signature.js';
 
 /** What to sign. */
 export interface OAuth1SignInput {
@@ -29,7 +30,11 @@ export interface OAuth1SignInput {
   readonly timestamp: number;
   readonly body?: string | Uint8Array | undefined;
   readonly contentType?: string | undefined;
-  /** Add `oauth_body_hash` for a body that is not form-encoded. Default false. */
+  /**
+   * Add `oauth_body_hash` for a body that is not form-encoded. Default false. The hash uses the
+   * signature method's digest (SHA-256 for HMAC-SHA256, SHA-1 for HMAC-SHA1): Keyward accepts
+   * either digest for either method, and other servers expect the method's own.
+   */
   readonly bodyHash?: boolean;
   readonly realm?: string | undefined;
   /** Send `oauth_version="1.0"` (optional per RFC 5849 §3.1). Default true. */

@@ -1,12 +1,22 @@
 /**
- * OAuth 1.0a signature methods (RFC 5849 §3.4.2–§3.4.4) and the OAuth Request Body Hash.
+ * OAuth 1.0a signature methods (RFC 5849 §3.4.2–§3.4.4).
  *
  * @packageDocumentation
  */
 
-import { createHmac, hash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { percentEncode } from '../encoding.js';
 import { HmacKey } from './hmac.js';
+
+// The OAuth Request Body Hash has its own module; re-exported here, where it used to live, so
+// that the package entry (which exports this module) keeps exporting it.
+export {
+  type BodyHashAlgorithm,
+  bodyHashAlgorithm,
+  computeBodyHash,
+  hashBody,
+  verifyBodyHash,
+} from './body-hash.js';
 
 /** Signature methods Keyward implements. RSA-SHA1 is deliberately absent: keys are shared secrets. */
 export type SignatureMethod = 'HMAC-SHA256' | 'HMAC-SHA1' | 'PLAINTEXT';
@@ -64,15 +74,4 @@ export function computeSignature(
 ): string {
   const key = signingKey(consumerSecret, tokenSecret);
   return method === 'PLAINTEXT' ? key : hmacSignature(method, baseString, key);
-}
-
-/**
- * The OAuth Request Body Hash (`oauth_body_hash`, draft-eaton-oauth-bodyhash §3.1): base64 of
- * the body's hash with the signature method's own algorithm. An absent body hashes as empty.
- * Returns `undefined` for PLAINTEXT, which has no hash algorithm and so cannot carry one.
- */
-export function computeBodyHash(method: SignatureMethod, body: string | Uint8Array | undefined): string | undefined {
-  const algorithm = method === 'HMAC-SHA256' ? 'sha256' : method === 'HMAC-SHA1' ? 'sha1' : undefined;
-  if (algorithm === undefined) return undefined;
-  return hash(algorithm, body ?? '', 'base64');
 }

@@ -9,6 +9,7 @@
 
 import { fail, type Result, type Success, succeed } from '../errors.js';
 import { constantTimeEqual } from '../secrets.js';
+import { verifyBodyHash } from './body-hash.js';
 import type { HmacKey } from './hmac.js';
 import {
   type OAuth1ParseError,
@@ -17,7 +18,7 @@ import {
   type OAuth1RequestInput,
   parseOAuth1Request,
 } from './request.js';
-import { computeBodyHash, computeSignature, createSigningKey, hmacSignature } from './signature.js';
+import { computeSignature, createSigningKey, hmacSignature } from './signature.js';
 
 /** Default accepted distance between a request's timestamp and the server clock, in seconds. */
 export const DEFAULT_TIMESTAMP_WINDOW = 300;
@@ -84,8 +85,9 @@ export function acceptableTimestamps(
 
 /**
  * Verifies the signature of a parsed request (RFC 5849 §3.2) and, when the request carries
- * `oauth_body_hash`, that it matches the body. Comparisons are constant-time and strict: the
- * signature must be the exact base64 (or PLAINTEXT) string, no alternative encodings.
+ * `oauth_body_hash`, that it matches the body, in SHA-1 or SHA-256 whatever the HMAC method
+ * ({@link verifyBodyHash}). Comparisons are constant-time and strict: the signature must be the
+ * exact base64 (or PLAINTEXT) string, no alternative encodings.
  */
 export function verifyOAuth1Signature(
   request: OAuth1Request,
@@ -97,10 +99,9 @@ export function verifyOAuth1Signature(
       ? hmacSignature(method, request.baseString, secrets.hmacKey)
       : computeSignature(method, request.baseString, secrets.consumerSecret, secrets.tokenSecret ?? '');
   if (!constantTimeEqual(expected, request.signature)) return fail('signature_invalid');
-  if (request.bodyHash !== undefined) {
-    const bodyHash = computeBodyHash(request.signatureMethod, request.body) ?? '';
-    if (!constantTimeEqual(bodyHash, request.bodyHash)) return fail('body_hash_invalid');
-  }
+  // Only now: the verified signature covers oauth_body_hash, so the value is the client's own.
+  // The parse already refused it with a form body or PLAINTEXT (body hash draft §4.1.1, §3.1).
+  if (request.bodyHash !== undefined) return verifyBodyHash(request.bodyHash, request.body);
   return PASSED;
 }
 
