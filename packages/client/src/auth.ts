@@ -13,6 +13,8 @@
  * @packageDocumentation
  */
 
+import { BUILTIN_METHODS, type BuiltinMethod, type ClientAuthType, METHOD_TABLE } from '@keyward/core';
+
 /** HTTP Basic (RFC 7617) with a key id (`kw_kid_…`) and its secret (`kw_sk_…`). Backend only. */
 export interface BasicAuth {
   readonly type: 'basic';
@@ -87,9 +89,26 @@ export interface SignedSessionAuth {
 /** Any of the credentials a client calls with. */
 export type Auth = BasicAuth | ApiKeyAuth | OAuth1Auth | ClientCredentialsAuth | SessionAuth | SignedSessionAuth;
 
-/** Whether a method puts a secret (or a bearer token) on the wire, rather than a signature. */
+// The client calls with exactly the methods core's method table lists: a member added to `Auth`
+// or to the table (`clientAuth`) without the other fails to compile here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _sameAuthTypes: Same<Auth['type'], ClientAuthType> = true;
+void _sameAuthTypes;
+
+/** The method each `auth.type` calls with, from the method table. */
+const METHOD_OF = Object.fromEntries(BUILTIN_METHODS.map((m) => [METHOD_TABLE[m].clientAuth, m])) as Record<
+  ClientAuthType,
+  BuiltinMethod
+>;
+
+/**
+ * Whether a method puts a secret (or a bearer token) on the wire, rather than a signature: the
+ * method table's `sendsSecret`. Throws `TypeError` for an unknown `auth.type`.
+ */
 export function sendsSecret(auth: Auth): boolean {
-  return auth.type !== 'oauth1' && auth.type !== 'signed-session';
+  const method = METHOD_OF[auth.type] as BuiltinMethod | undefined;
+  if (method === undefined) throw new TypeError(`auth.type must be one of: ${Object.keys(METHOD_OF).join(', ')}`);
+  return METHOD_TABLE[method].sendsSecret;
 }
 
 // 127.0.0.0/8, ::1 and localhost (RFC 6761 §6.3 reserves it for loopback).
@@ -115,7 +134,9 @@ export function assertSafeTransport(url: URL, what: string): void {
 
 /** Checks that every required credential field is a non-empty string, naming the field only. */
 export function checkAuth(auth: Auth): void {
-  const fields: Record<Auth['type'], readonly string[]> = {
+  // Which fields each type needs is the signer's business, so it stays here; keyed by core's
+  // types, so that a method added to the table needs its entry.
+  const fields: Record<ClientAuthType, readonly string[]> = {
     basic: ['keyId', 'secret'],
     'api-key': ['token'],
     oauth1: ['consumerKey', 'consumerSecret'],

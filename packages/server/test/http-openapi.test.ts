@@ -1,5 +1,6 @@
 // GET /openapi.json and GET /docs: every route but hidden ones is in the document, the document
 // is structurally OpenAPI 3.1, and the docs page is self-contained and escaped.
+import { BUILTIN_METHODS, KEY_METHODS, METHOD_TABLE } from '@keyward/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, HTTP_METHODS, type OpenApiDocument, renderDocsPage, renderSchema } from '../src/http/docs.js';
 import { openapiRoutes, registeredRoutes } from '../src/http/openapi.js';
@@ -145,6 +146,30 @@ describe('GET /openapi.json', () => {
     // A route protected with protect() but no security in its schema still says it needs credentials.
     expect(doc.paths['/v1/whoami']?.get?.security?.length).toBeGreaterThan(0);
     expect(doc.paths['/healthz']?.get?.security).toBeUndefined();
+  });
+
+  it('derives the security schemes and the method lists from the method table', () => {
+    const schemes = doc.components?.securitySchemes as Record<string, { description?: string }>;
+    // One scheme per `openapi` value of the table, each describing every method it documents.
+    const expected = [...new Set(BUILTIN_METHODS.map((m) => METHOD_TABLE[m].openapi))];
+    expect(Object.keys(schemes).sort()).toEqual([...expected].sort());
+    for (const m of BUILTIN_METHODS) {
+      expect(schemes[METHOD_TABLE[m].openapi]?.description, m).toContain(METHOD_TABLE[m].summary);
+    }
+    // Routes that need a session name the schemes of the session methods, and only those.
+    const sessionSchemes = new Set(
+      BUILTIN_METHODS.filter((m) => METHOD_TABLE[m].credential === 'session').map((m) => METHOD_TABLE[m].openapi),
+    );
+    expect(doc.paths['/v1/keys']?.get?.security).toEqual([...sessionSchemes].map((name) => ({ [name]: [] })));
+    // The key's methods are the table's key methods.
+    const enumOf = (schema: unknown, ...path: string[]) =>
+      (path.reduce((s, k) => (s as Record<string, unknown>)[k], schema) as { enum?: unknown }).enum;
+    const keyBody = doc.paths['/v1/admin/keys/{keyId}']?.patch?.requestBody?.content?.['application/json']?.schema;
+    const methods = (keyBody as { properties: { methods: { anyOf: unknown[] } } }).properties.methods.anyOf[0];
+    expect(enumOf(methods, 'items')).toEqual(KEY_METHODS);
+    // The principal's method is a string (a registered scheme names its own), its examples the table's.
+    const verify = doc.paths['/v1/verify']?.post?.responses?.['200']?.content?.['application/json']?.schema;
+    expect(JSON.stringify(verify)).toContain(JSON.stringify({ examples: BUILTIN_METHODS }).slice(1, -1));
   });
 });
 

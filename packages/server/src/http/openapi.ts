@@ -11,11 +11,12 @@
 
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
+import { BUILTIN_METHODS, METHOD_TABLE } from '@keyward/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { renderDocsPage } from './docs.js';
-import { ANY_CREDENTIAL } from './schemas.js';
+import { ANY_CREDENTIAL, SECURITY_SCHEMES, type SecurityScheme } from './schemas.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -33,37 +34,66 @@ export const TAGS = [
   { name: 'operations', description: 'Health, readiness and this documentation.' },
 ];
 
-/** The security schemes of the document, keyed by the names route schemas use. */
-export function securitySchemes(publicUrl: string) {
-  return {
-    basic: {
-      type: 'http',
-      scheme: 'basic',
-      description: 'HTTP Basic with the key id (`kw_kid_…`) as user-id and the key secret (`kw_sk_…`) as password.',
-    },
-    bearer: {
-      type: 'http',
-      scheme: 'bearer',
-      description:
-        'An API key token (`kw_key_…`), an OAuth 2.0 access token from /oauth/token (`kw_at_…`, or a JWT when ' +
-        'configured), or a session token (`kw_st_…`) from login.',
-    },
-    oauth1: {
-      type: 'apiKey',
-      in: 'header',
-      name: 'Authorization',
-      description:
-        '2-legged OAuth 1.0a (RFC 5849): `Authorization: OAuth …` signed with HMAC-SHA256 or HMAC-SHA1, consumer ' +
-        'key = key id, consumer secret = key secret; a fresh nonce per request (replays are refused) and a ' +
-        `timestamp within the window. The base string URI uses ${publicUrl}. Signed sessions sign the same way ` +
-        'with oauth_token = session token and the session secret as token secret.',
-    },
-    oauth2: {
-      type: 'oauth2',
-      description: 'OAuth 2.0 client credentials: client_id = key id, client_secret = key secret.',
-      flows: { clientCredentials: { tokenUrl: `${publicUrl}/oauth/token`, scopes: {} } },
-    },
-  } as const;
+/** An OpenAPI 3.1 security scheme object (§4.8.27), of the kinds this document uses. */
+export type SecuritySchemeObject =
+  | { readonly type: 'http'; readonly scheme: 'basic' | 'bearer'; readonly description: string }
+  | { readonly type: 'apiKey'; readonly in: 'header'; readonly name: string; readonly description: string }
+  | {
+      readonly type: 'oauth2';
+      readonly description: string;
+      readonly flows: {
+        readonly clientCredentials: { readonly tokenUrl: string; readonly scopes: Readonly<Record<string, string>> };
+      };
+    };
+
+// What each security scheme is, keyed by the scheme names of the method table (a scheme the
+// table gains and this record lacks fails the type check). `methods` is the summaries of the
+// methods the scheme documents; each adds what they leave out: credential formats and where the
+// parameters come from.
+const SCHEME_DEFINITIONS: Record<SecurityScheme, (methods: string, publicUrl: string) => SecuritySchemeObject> = {
+  basic: (methods) => ({
+    type: 'http',
+    scheme: 'basic',
+    description: `${methods} User-id \`kw_kid_…\`, password \`kw_sk_…\`.`,
+  }),
+  bearer: (methods) => ({
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      `${methods} An OAuth 2.0 access token from /oauth/token (\`kw_at_…\`, or a JWT when configured) is sent ` +
+      'as a bearer token too.',
+  }),
+  oauth1: (methods, publicUrl) => ({
+    type: 'apiKey',
+    in: 'header',
+    name: 'Authorization',
+    description:
+      `${methods} \`Authorization: OAuth …\` signed with HMAC-SHA256 or HMAC-SHA1: consumer key = key id, ` +
+      'consumer secret = key secret; a signed session signs with oauth_token = session token and the session ' +
+      'secret as token secret. A fresh nonce per request (replays are refused) and a timestamp within the window. ' +
+      `The base string URI uses ${publicUrl}.`,
+  }),
+  oauth2: (methods, publicUrl) => ({
+    type: 'oauth2',
+    description: `${methods} client_id = key id, client_secret = key secret.`,
+    flows: { clientCredentials: { tokenUrl: `${publicUrl}/oauth/token`, scopes: {} } },
+  }),
+};
+
+/**
+ * The security schemes of the document, keyed by the names route schemas use: one per scheme
+ * the method table names (`METHOD_TABLE[m].openapi`), each described by the summaries of the
+ * methods it documents, in table order.
+ */
+export function securitySchemes(publicUrl: string): Record<SecurityScheme, SecuritySchemeObject> {
+  const schemes = {} as Record<SecurityScheme, SecuritySchemeObject>;
+  for (const name of SECURITY_SCHEMES) {
+    const methods = BUILTIN_METHODS.filter((m) => METHOD_TABLE[m].openapi === name)
+      .map((m) => `\`${m}\`: ${METHOD_TABLE[m].summary}`)
+      .join(' ');
+    schemes[name] = SCHEME_DEFINITIONS[name](methods, publicUrl);
+  }
+  return schemes;
 }
 
 type Hooks = undefined | ((...args: never[]) => unknown) | ((...args: never[]) => unknown)[];
