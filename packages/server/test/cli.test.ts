@@ -1,15 +1,18 @@
 // The `keyward` command in local mode, run for real: in process through `main` with injected
-// streams, standard input and environment (on SQLite and on PostgreSQL), and as a child process
-// through the built bin (`npm test` builds dist/ first; run `npx tsc -b packages/server` before
-// running this file alone).
+// streams, standard input, environment and working directory (on SQLite and on PostgreSQL), and
+// as a child process through the built bin (`npm test` builds dist/ first; run
+// `npx tsc -b packages/server` before running this file alone).
+// Every command finds the store through the server's configuration (loadConfig), and only
+// `serve` and `migrate --create` make one: the others refuse a store that is not there.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { formatKeywardString, identify } from '@keyward/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { loadConfig, storeConfigOf } from '../src/config/index.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { createPostgresDatabase, ENGINES, type Engine } from './support/databases.js';
 import { rowCounts } from './support/stores.js';
@@ -25,12 +28,20 @@ interface Run {
   stderr: string;
 }
 
-/** A fresh store location: a temp data directory, plus a fresh PostgreSQL database for that engine. */
-async function freshEnv(engine: Engine): Promise<{ env: NodeJS.ProcessEnv; cleanup(): Promise<void> }> {
+/**
+ * A fresh store location: a temp data directory, plus a fresh PostgreSQL database for that
+ * engine. The store is made there first, as the server's first start makes it (commands other
+ * than `serve` refuse a store that is not there), unless `create` is false.
+ */
+async function freshEnv(
+  engine: Engine,
+  { create = true }: { create?: boolean } = {},
+): Promise<{ env: NodeJS.ProcessEnv; cleanup(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-cli-'));
   const pg = engine === 'postgres' ? await createPostgresDatabase() : undefined;
   const env: NodeJS.ProcessEnv = { KEYWARD_DATA_DIR: join(dir, 'data') };
   if (pg !== undefined) env.KEYWARD_DATABASE_URL = pg.url;
+  if (create) await (await openStore({ dataDir: env.KEYWARD_DATA_DIR, databaseUrl: pg?.url, usageFlushMs: 0 })).close();
   return {
     env,
     async cleanup() {
@@ -40,8 +51,8 @@ async function freshEnv(engine: Engine): Promise<{ env: NodeJS.ProcessEnv; clean
   };
 }
 
-/** Runs `keyward …args` in process. */
-async function run(env: NodeJS.ProcessEnv, args: string[], stdin = ''): Promise<Run> {
+/** Runs `keyward …args` in process (in the directory `cwd`, by default this process's). */
+async function run(env: NodeJS.ProcessEnv, args: string[], stdin = '', cwd?: string): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const code = await main(['node', 'keyward', ...args], {
@@ -52,15 +63,16 @@ async function run(env: NodeJS.ProcessEnv, args: string[], stdin = ''): Promise<
       stderr += t;
     },
     env,
+    cwd,
     readStdin: async () => Buffer.from(stdin, 'utf8'),
   });
   return { code, stdout, stderr };
 }
 
-/** Runs `keyward …args` as a child process through the built bin. */
-function runBin(env: NodeJS.ProcessEnv, args: string[], input = ''): Run {
+/** Runs `keyward …args` as a child process through the built bin (in `cwd`, by default the repository). */
+function runBin(env: NodeJS.ProcessEnv, args: string[], input = '', cwd = root): Run {
   const child = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
+    cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     input,
     encoding: 'utf8',
@@ -132,13 +144,20 @@ describe.each(ENGINES)('keyward (in process, %s)', (engine) => {
     return json<{ id: string; secret: string; token: string; expiresAt: number | null }>(r);
   };
 
-  it('migrate reports what ran, then that the schema is up to date', async () => {
-    const first = await run(env, ['migrate']);
-    expect(first).toMatchObject({ code: 0, stderr: '' });
-    expect(first.stdout).toContain('0001_initial');
-    const second = await run(env, ['migrate']);
-    expect(second.stdout).toContain('up to date');
-    expect(json(await run(env, ['migrate', '--json']))).toEqual({ engine, applied: [] });
+  it('migrate --create makes a new store and reports what ran, then that the schema is up to date', async () => {
+    const fresh = await freshEnv(engine, { create: false });
+    try {
+      // Without --create, migrate is like every command but serve: it makes no store.
+      expectFailure(await run(fresh.env, ['migrate']), 'store_unavailable');
+      const first = await run(fresh.env, ['migrate', '--create']);
+      expect(first).toMatchObject({ code: 0, stderr: '' });
+      expect(first.stdout).toContain('0001_initial');
+      expect((await run(fresh.env, ['migrate'])).stdout).toContain('up to date');
+      expect(json(await run(fresh.env, ['migrate', '--json']))).toEqual({ engine, applied: [] });
+      expect(json(await run(fresh.env, ['migrate', '--create', '--json']))).toEqual({ engine, applied: [] });
+    } finally {
+      await fresh.cleanup();
+    }
   });
 
   it('creates accounts and lists, shows, disables and enables them', async () => {
@@ -473,19 +492,178 @@ describe('keyward usage and store errors (in process)', () => {
   });
 });
 
+describe('keyward finds the store through the server configuration', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keyward-cli-config-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A server directory: a keyward.config.json that moves the data directory, and the store serve makes there. */
+  async function serverDir(settings: Record<string, unknown> = {}) {
+    const server = join(dir, 'server');
+    mkdirSync(server);
+    writeFileSync(
+      join(server, 'keyward.config.json'),
+      JSON.stringify({ dataDir: 'state/db', port: 4123, registration: false, ...settings }),
+    );
+    // The store as `keyward serve` opens it there on its first start: the same loader, creating.
+    const config = loadConfig({ env: {}, cwd: server });
+    expect(config.dataDir).toBe(join(server, 'state/db'));
+    await (await openStore(storeConfigOf(config, { create: true }))).close();
+    return { server, config };
+  }
+
+  /** Opens the store the way `keyward serve` in `cwd` does, for checks the command cannot make. */
+  async function withServerStore<T>(cwd: string, fn: (store: Store) => Promise<T>): Promise<T> {
+    const store = await openStore(storeConfigOf(loadConfig({ env: {}, cwd }), { create: false }));
+    try {
+      return await fn(store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('writes keys to the database the server uses when keyward.config.json moves the data directory', async () => {
+    const { server } = await serverDir();
+    const account = await run(
+      {},
+      ['accounts', 'create', '--email', 'ada@example.com', '--password-stdin'],
+      `${PASSWORD}\n`,
+      server,
+    );
+    expect(account.code, account.stderr).toBe(0);
+    const key = json<{ id: string; secret: string }>(
+      await run({}, ['keys', 'create', '--account', 'ada@example.com', '--name', 'ci', '--json'], '', server),
+    );
+    const id = identify(key.id)?.id as string;
+    const secret = identify(key.secret)?.secret as string;
+    expect((await withServerStore(server, (store) => store.keys.verifySecret(id, secret))).ok).toBe(true);
+    // Nothing went to the default place beside the file.
+    expect(existsSync(join(server, '.keyward'))).toBe(false);
+
+    // From another directory, the server's configuration named by --config or KEYWARD_CONFIG.
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const file = join(server, 'keyward.config.json');
+    for (const [env, args] of [
+      [{}, ['--config', file, 'keys', 'list', '--json']],
+      [{}, ['keys', 'list', '--json', '--config', '../server/keyward.config.json']],
+      [{ KEYWARD_CONFIG: file }, ['keys', 'list', '--json']],
+    ] as const) {
+      const listed = json<{ id: string }[]>(await run({ ...env }, [...args], '', elsewhere));
+      expect(listed.map((k) => k.id)).toEqual([key.id]);
+    }
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('refuses, creating nothing, where there is no configuration and no store', async () => {
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    for (const [args, stdin] of [
+      [['keys', 'list'], ''],
+      [['accounts', 'list'], ''],
+      [['accounts', 'create', '--email', 'ada@example.com', '--password-stdin'], `${PASSWORD}\n`],
+      [['keys', 'create', '--account', 'ada@example.com', '--name', 'x'], ''],
+      [['admin', 'create'], ''],
+      [['migrate'], ''],
+    ] as const) {
+      const r = await run({}, [...args], stdin, elsewhere);
+      expectFailure(r, 'store_unavailable');
+      expect(r.stderr).toContain(`no Keyward store at ${join(elsewhere, '.keyward')}: the directory does not exist.`);
+      expect(r.stderr).toContain(`no configuration file (${join(elsewhere, 'keyward.config.json')} does not exist)`);
+      for (const hint of ["server's directory", '--config', 'KEYWARD_CONFIG', 'KEYWARD_DATA_DIR']) {
+        expect(r.stderr).toContain(hint);
+      }
+      expect(existsSync(join(elsewhere, '.keyward')), args.join(' ')).toBe(false);
+    }
+    expect(readdirSync(elsewhere)).toEqual([]);
+
+    // A data directory named by the environment, or by a file, that is not there: named in the message.
+    const missing = join(dir, 'nowhere');
+    const r = await run({ KEYWARD_DATA_DIR: missing }, ['accounts', 'list', '--json'], '', elsewhere);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stderr)).toMatchObject({ error: { code: 'store_unavailable' } });
+    expect(r.stderr).toContain(missing);
+    expect(r.stderr).toContain('because KEYWARD_DATA_DIR names it');
+    writeFileSync(join(elsewhere, 'keyward.config.json'), JSON.stringify({ dataDir: '../nowhere' }));
+    const fromFile = await run({}, ['keys', 'list'], '', elsewhere);
+    expectFailure(fromFile, 'store_unavailable');
+    expect(fromFile.stderr).toContain(`no Keyward store at ${missing}`);
+    expect(fromFile.stderr).toContain(`following the configuration file ${join(elsewhere, 'keyward.config.json')}`);
+    expect(existsSync(missing)).toBe(false);
+
+    // A data directory that is there without its database or keys is not a store either.
+    mkdirSync(missing);
+    const empty = await run({}, ['accounts', 'list'], '', elsewhere);
+    expectFailure(empty, 'store_unavailable');
+    for (const file of ['keyward.db', 'master.key', 'pepper.key']) expect(empty.stderr).toContain(join(missing, file));
+    expect(readdirSync(missing)).toEqual([]);
+  });
+
+  it('refuses a PostgreSQL store whose key files are not there, before migrating it', async () => {
+    const pg = await createPostgresDatabase();
+    try {
+      const env = { KEYWARD_DATABASE_URL: pg.url, KEYWARD_DATA_DIR: join(dir, 'keys') };
+      const r = await run(env, ['accounts', 'list']);
+      expectFailure(r, 'store_unavailable');
+      expect(r.stderr).toContain(join(dir, 'keys', 'master.key'));
+      expect(r.stderr).toContain('KEYWARD_MASTER_KEY and KEYWARD_PEPPER');
+      expect(existsSync(join(dir, 'keys'))).toBe(false);
+      // Nothing was migrated: the first migrate --create still applies the schema.
+      expect((await run(env, ['migrate', '--create'])).stdout).toContain('0001_initial');
+    } finally {
+      await pg.drop();
+    }
+  });
+
+  it('names the environment variable or the file and field of a bad setting', async () => {
+    const { server } = await serverDir();
+    const port = await run({ PORT: 'abc' }, ['keys', 'list'], '', server);
+    expectFailure(port, 'invalid_input');
+    expect(port.stderr).toBe('error: invalid_input: PORT: must be a whole number\n');
+    // serve reads the same loader, and stops before it opens anything.
+    expect((await run({ PORT: 'abc' }, ['serve'], '', dir)).stderr).toBe(port.stderr);
+    expect(existsSync(join(dir, '.keyward'))).toBe(false);
+
+    writeFileSync(join(server, 'keyward.config.json'), JSON.stringify({ dataDir: 'state/db', port: 'http' }));
+    const file = await run({}, ['accounts', 'list'], '', server);
+    expectFailure(file, 'invalid_input');
+    expect(file.stderr).toMatch(/^error: invalid_input: keyward\.config\.json: port: /);
+    const named = await run(
+      {},
+      ['--config', join(server, 'keyward.config.json'), 'accounts', 'list', '--json'],
+      '',
+      dir,
+    );
+    expect(JSON.parse(named.stderr)).toEqual({
+      error: {
+        code: 'invalid_input',
+        message: expect.stringMatching(new RegExp(`^${join(server, 'keyward.config.json')}: port: `)),
+      },
+    });
+    const absent = await run({}, ['--config', 'absent.json', 'keys', 'list'], '', dir);
+    expectFailure(absent, 'invalid_input');
+    expect(absent.stderr).toContain(`--config: cannot read ${join(dir, 'absent.json')}`);
+  });
+});
+
 describe('keyward bin (child process)', () => {
   let env: NodeJS.ProcessEnv;
   let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    ({ env, cleanup } = await freshEnv('sqlite'));
+    ({ env, cleanup } = await freshEnv('sqlite', { create: false }));
   });
   afterEach(async () => {
     await cleanup();
   });
 
   it('runs the account and key lifecycle and exits on its own', () => {
-    const migrated = runBin(env, ['migrate']);
+    const migrated = runBin(env, ['migrate', '--create']);
     expect(migrated).toMatchObject({ code: 0, stderr: '' });
     expect(migrated.stdout).toContain('0001_initial');
 
@@ -542,9 +720,9 @@ describe('keyward bin (child process)', () => {
   });
 
   it('closes its PostgreSQL pool, so the process exits on its own there too', async () => {
-    const pg = await freshEnv('postgres');
+    const pg = await freshEnv('postgres', { create: false });
     try {
-      expect(runBin(pg.env, ['migrate'])).toMatchObject({ code: 0, stderr: '' });
+      expect(runBin(pg.env, ['migrate', '--create'])).toMatchObject({ code: 0, stderr: '' });
       const listed = runBin(pg.env, ['accounts', 'list', '--json']);
       expect(listed).toMatchObject({ code: 0, stdout: '[]\n' });
       expect(runBin(pg.env, ['keys', 'show', 'nope']).code).toBe(1);
@@ -553,7 +731,21 @@ describe('keyward bin (child process)', () => {
     }
   });
 
+  it('looks in its working directory, and refuses there without creating anything', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'keyward-cli-elsewhere-'));
+    try {
+      const r = runBin({}, ['accounts', 'list'], '', elsewhere);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: store_unavailable: no Keyward store at /);
+      expect(r.stderr).toContain(join(elsewhere, '.keyward'));
+      expect(readdirSync(elsewhere)).toEqual([]);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 on an unknown key and 2 on a usage error', () => {
+    expect(runBin(env, ['migrate', '--create']).code).toBe(0);
     const unknown = runBin(env, ['keys', 'show', formatKeywardString('key_id', { id: 'A'.repeat(22) })]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^error: key_not_found: /);

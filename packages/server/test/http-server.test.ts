@@ -131,6 +131,8 @@ describe('keyward serve', () => {
 
   it('creates another admin with keyward admin create, credentials shown once as JSON', async () => {
     const env = { ...process.env, KEYWARD_DATA_DIR: join(dir, 'admin-create') };
+    // Only serve, or migrate --create, makes a store; admin create works on one that is there.
+    execFileSync(process.execPath, [bin, 'migrate', '--create'], { env, encoding: 'utf8' });
     const made = JSON.parse(
       execFileSync(process.execPath, [bin, 'admin', 'create', '--email', 'ops@example.com', '--json'], {
         env,
@@ -160,7 +162,7 @@ describe('keyward serve', () => {
       failure = error as { status: number; stderr: string };
     }
     expect(failure.status).toBe(1);
-    expect(failure.stderr).toMatch(/invalid_input.*tokenTtlSeconds/);
+    expect(failure.stderr).toMatch(/^error: invalid_input: KEYWARD_TOKEN_TTL: .*3600/);
   });
 });
 

@@ -5,7 +5,7 @@
 //   server the test starts on http://127.0.0.1:4000, with the shell variables the README says
 //   come from the quick start (KEY_ID, SECRET, TOKEN) taken from a key the test creates;
 // - the endpoint list against the server's OpenAPI document, the configuration table against
-//   http/config.ts, and the keyward.config.json example through loadConfig.
+//   config/load.ts, and the keyward.config.json example through loadConfig.
 // The `<!-- example: name -->` blocks that need no server run in packages/core/test/docs.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -14,9 +14,9 @@ import { createServer as netServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KeywardConfigInput, loadConfig } from '../src/config/index.js';
 import { createServer, type KeywardServer } from '../src/http/app.js';
 import { createAdmin } from '../src/http/bootstrap.js';
-import { type KeywardConfigInput, loadConfig } from '../src/http/config.js';
 import type { IssuedKey } from '../src/store/index.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -504,7 +504,7 @@ describe('README configuration', () => {
   const rows = text.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| ---'));
   /** The table row naming `name` in backticks. */
   const rowOf = (name: string) => rows.find((row) => row.includes(`\`${name}\``));
-  const source = readFileSync(join(root, 'packages/server/src/http/config.ts'), 'utf8');
+  const source = readFileSync(join(root, 'packages/server/src/config/load.ts'), 'utf8');
   const serve = readFileSync(join(root, 'packages/server/src/cli/serve.ts'), 'utf8');
 
   it('has a row for every environment variable the server reads, with its field', () => {

@@ -1,7 +1,9 @@
 /**
- * The `keyward` command line. Local mode: every command works directly on the data directory or
- * database named by the environment (`KEYWARD_DATA_DIR`, `KEYWARD_DATABASE_URL`,
- * `KEYWARD_MASTER_KEY`, `KEYWARD_PEPPER`).
+ * The `keyward` command line. Local mode: every command works directly on the store the server
+ * uses, found through the server's own configuration: `--config <file>`, else `KEYWARD_CONFIG`,
+ * else `keyward.config.json` in the working directory, with the environment over it
+ * (`KEYWARD_DATA_DIR`, `KEYWARD_DATABASE_URL`, …). Only `serve` (and `migrate --create`)
+ * creates a store; the other commands refuse one that is not there.
  *
  * Exit codes: 0 success, 1 an expected failure (`error: <code>: <message>` on stderr, codes
  * from `ERROR_CODES`), 2 a usage error (unknown option, missing argument).
@@ -29,14 +31,17 @@ export const VERSION: string = (
 export interface CliInput {
   /** Reads standard input to its end (`accounts create --password-stdin`). */
   readonly readStdin?: (() => Promise<Uint8Array>) | undefined;
-  /** Environment the store configuration comes from. */
+  /** Environment the configuration comes from. */
   readonly env?: NodeJS.ProcessEnv | undefined;
+  /** Working directory the configuration file is looked for in. */
+  readonly cwd?: string | undefined;
 }
 
 /**
- * Builds the `keyward` program. Output streams, standard input and the environment are
- * injectable for tests. Usage errors throw a `CommanderError` with exit code 2; expected failures
- * (after writing the error line) one with exit code 1; help and version one with exit code 0.
+ * Builds the `keyward` program. Output streams, standard input, the environment and the working
+ * directory are injectable for tests. Usage errors throw a `CommanderError` with exit code 2;
+ * expected failures (after writing the error line) one with exit code 1; help and version one
+ * with exit code 0.
  */
 export function createProgram(
   out: (text: string) => void = (t) => process.stdout.write(t),
@@ -44,11 +49,14 @@ export function createProgram(
   input: CliInput = {},
 ): Command {
   let json = false;
+  let configFile: string | undefined;
   const ctx: CliContext = {
     out,
     err,
     json: () => json,
     env: input.env ?? process.env,
+    cwd: input.cwd ?? process.cwd(),
+    configFile: () => configFile,
     // process.stdin is touched only when a command reads it: creating it opens the handle.
     readStdin: input.readStdin ?? (() => readAll(process.stdin)),
   };
@@ -58,6 +66,10 @@ export function createProgram(
     // A program option is recognised after the subcommand too (`keyward keys list --json`), and
     // is parsed before any subcommand runs, so usage errors can be written as JSON as well.
     .option('--json', 'write exactly one JSON document to stdout (errors as JSON on stderr)')
+    .option(
+      '--config <file>',
+      'the configuration file, as keyward serve reads it (default: KEYWARD_CONFIG, else keyward.config.json here)',
+    )
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: out,
@@ -76,6 +88,9 @@ export function createProgram(
     });
   program.on('option:json', () => {
     json = true;
+  });
+  program.on('option:config', (file: string) => {
+    configFile = file;
   });
   // Subcommands inherit the output and exit settings above, so they are added after them.
   registerMigrate(program, ctx);

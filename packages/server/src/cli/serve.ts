@@ -1,8 +1,10 @@
 /**
- * `keyward serve`: loads the configuration (environment and `keyward.config.json`), opens the
- * store, creates the first admin on a fresh store (credentials printed once, to standard output,
- * never to the log), listens, and on SIGINT/SIGTERM stops gracefully: in-flight requests finish,
- * usage counters are flushed, the store is closed.
+ * `keyward serve`: loads the configuration (`keyward.config.json` or the file `--config` /
+ * `KEYWARD_CONFIG` names, and the environment over it), opens the store (making it on the first
+ * start: with `migrate --create`, the only command that does), creates the first admin on a
+ * fresh store (credentials printed once, to standard output, never to the log), listens, and
+ * on SIGINT/SIGTERM stops gracefully: in-flight requests finish, usage counters are flushed, the
+ * store is closed.
  *
  * `keyward admin create`: another admin account with an admin key, on demand.
  *
@@ -12,8 +14,7 @@
 import type { Command } from 'commander';
 import { createServer, type KeywardServer } from '../http/app.js';
 import { createAdmin, DEFAULT_ADMIN_EMAIL, ensureAdmin, formatNewAdmin } from '../http/bootstrap.js';
-import { ConfigError, loadConfig } from '../http/config.js';
-import { type CliContext, cliActor, messageOf, withStore } from './context.js';
+import { type CliContext, cliActor, cliConfig, messageOf, withStore } from './context.js';
 import { abort, writeJson } from './output.js';
 import { passwordFromInput } from './stdin.js';
 
@@ -22,13 +23,7 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** Starts the server; resolves once it listens, with a function that stops it. */
 export async function serve(ctx: CliContext): Promise<KeywardServer> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({ env: ctx.env });
-  } catch (error) {
-    if (error instanceof ConfigError) abort(ctx, { code: 'invalid_input', detail: error.message });
-    throw error;
-  }
+  const config = cliConfig(ctx);
   let server: KeywardServer;
   try {
     server = await createServer(config);
@@ -62,7 +57,7 @@ function keyFields(key: { id: string; secret: string; token: string }) {
 export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
-    .description('serve the Keyward API (configuration from the environment and keyward.config.json)')
+    .description('serve the Keyward API (configuration from keyward.config.json and the environment)')
     .action(async () => {
       const server = await serve(ctx);
       await new Promise<void>((resolve) => {
@@ -92,9 +87,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
         if (password === undefined)
           abort(ctx, { code: 'invalid_input', detail: 'the password on standard input is not valid UTF-8' });
       }
-      const made = await withStore(ctx, (store) =>
-        createAdmin(store, { email: options.email, password }, cliActor(ctx.env)),
-      );
+      const { made, publicUrl } = await withStore(ctx, async (store, config) => ({
+        made: await createAdmin(store, { email: options.email, password }, cliActor(ctx.env)),
+        publicUrl: config.publicUrl,
+      }));
       if (!made.ok) abort(ctx, made);
       const admin = made.value;
       if (ctx.json()) {
@@ -105,12 +101,6 @@ export function registerServe(program: Command, ctx: CliContext): void {
           ...(password === undefined ? { password: admin.password } : {}),
           ...keyFields(admin.key),
         });
-      } else
-        ctx.out(
-          formatNewAdmin(
-            password === undefined ? admin : { ...admin, password: '(as given)' },
-            loadConfig({ env: ctx.env }).publicUrl,
-          ),
-        );
+      } else ctx.out(formatNewAdmin(password === undefined ? admin : { ...admin, password: '(as given)' }, publicUrl));
     });
 }

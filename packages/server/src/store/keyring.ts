@@ -8,7 +8,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { hashSecret, type MasterKey, openSecret, sealSecret } from '@keyward/core';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
@@ -41,6 +41,43 @@ export class KeyringMismatchError extends Error {
 export function ensureDataDir(dir: string): void {
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   else if (!statSync(dir).isDirectory()) throw new Error(`data directory ${dir} is not a directory`);
+}
+
+/**
+ * Thrown by `openStore({ create: false })` when the store is not where it was looked for: a
+ * command pointed at the wrong place must not make a new, empty store with new keys there.
+ */
+export class StoreNotFoundError extends Error {
+  override readonly name = 'StoreNotFoundError';
+
+  /**
+   * @param dataDir - the data directory looked in, as an absolute path
+   * @param missing - the absolute paths that do not exist (the directory, the database, key files)
+   */
+  constructor(
+    readonly dataDir: string,
+    readonly missing: readonly string[],
+  ) {
+    super(
+      missing.length === 1 && missing[0] === dataDir
+        ? `no Keyward store at ${dataDir}: the directory does not exist`
+        : `no Keyward store at ${dataDir}: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`,
+    );
+  }
+}
+
+/**
+ * The key files a keyring would be read from that do not exist, as absolute paths. A key given
+ * as a value (`KEYWARD_MASTER_KEY`, `KEYWARD_PEPPER`) needs no file.
+ */
+export function missingKeyFiles(source: Omit<KeyringSource, 'allowGenerate'>): string[] {
+  const wanted: [string | undefined, string][] = [
+    [source.masterKey, MASTER_KEY_FILE],
+    [source.pepper, PEPPER_FILE],
+  ];
+  return wanted
+    .filter(([value, file]) => (value ?? '') === '' && !existsSync(join(source.dataDir, file)))
+    .map(([, file]) => resolve(source.dataDir, file));
 }
 
 /** Decodes 32 key bytes written as hex, base64url or base64. */

@@ -1,7 +1,7 @@
 // Helpers of the OAuth endpoint suites: accounts and keys on a test server's store, form bodies,
 // client authentication headers, and row counts that prove a refused request wrote nothing.
 import { expect } from 'vitest';
-import type { KeywardConfigInput } from '../../src/http/config.js';
+import type { KeywardConfigInput } from '../../src/config/index.js';
 import type { IssuedKey, KeySettings, Store } from '../../src/store/index.js';
 import type { Engine } from './databases.js';
 import { startTestServer, type TestServer } from './server.js';

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type KeywardConfigInput, loadConfig } from '../../src/config/index.js';
 import { createServer, type KeywardServer } from '../../src/http/app.js';
-import { type KeywardConfigInput, loadConfig } from '../../src/http/config.js';
 import { openStore } from '../../src/store/index.js';
 import { createPostgresDatabase, type Engine } from './databases.js';
 
