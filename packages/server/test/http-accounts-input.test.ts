@@ -233,7 +233,8 @@ describe('bad input on the account, session and key endpoints', () => {
       ['GET', `/v1/keys/${'k'.repeat(65)}`, 400, 'invalid_input'],
       ['DELETE', `/v1/sessions/${'s'.repeat(65)}`, 400, 'invalid_input'],
       ['DELETE', '/v1/sessions/nope', 404, 'not_found'],
-      ['PUT', '/v1/keys', 404, 'not_found'],
+      ['PUT', '/v1/keys', 405, 'http_method_not_allowed'],
+      ['PUT', '/v1/nothing-here', 404, 'not_found'],
     ];
     for (const [method, path, status, code] of cases) {
       const answer = await api.call(method, path, { as: session });

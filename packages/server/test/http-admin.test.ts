@@ -93,18 +93,27 @@ describe.each(ENGINES)('admin API on %s', (engine) => {
       expect(none.status).toBe(401);
       expect(none.body.error.code).toBe('credentials_missing');
       expect(none.headers.get('www-authenticate')).not.toBeNull();
+      // Without the admin scope: 403 insufficient_scope, as any scope check answers.
       for (const auth of [memberSession, basic(memberKey)]) {
         const res = await call('GET', '/v1/admin/accounts', { auth });
         expect(res.status).toBe(403);
-        expect(res.body.error.code).toBe('forbidden');
+        expect(res.body.error.code).toBe('insufficient_scope');
       }
-      // An admin's key without the scope, and a member's key that somehow holds it.
+      const session = await call('GET', '/v1/admin/accounts', { auth: memberSession });
+      expect(session.headers.get('www-authenticate')).toBe(
+        'Bearer realm="keyward", error="insufficient_scope", scope="keyward:admin"',
+      );
+      // An admin's key without the scope; and a member's key that somehow holds it, which has
+      // the scope but not the account: 403 forbidden.
       const plain = await key(admin.id, [], 'no scope');
       const smuggled = await key(member.id, [ADMIN_SCOPE], 'smuggled');
-      for (const k of [plain, smuggled]) {
+      for (const [k, code] of [
+        [plain, 'insufficient_scope'],
+        [smuggled, 'forbidden'],
+      ] as const) {
         const res = await call('GET', '/v1/admin/accounts', { auth: basic(k) });
         expect(res.status).toBe(403);
-        expect(res.body.error.code).toBe('forbidden');
+        expect(res.body.error.code).toBe(code);
       }
     });
 
@@ -247,9 +256,16 @@ describe.each(ENGINES)('admin API on %s', (engine) => {
         metadata: { team: 'a' },
         rateLimit: { limit: 5, windowSeconds: 60 },
       });
-      const reserved = await asAdmin('PATCH', `/v1/admin/keys/${k.id}`, { body: { scopes: ['keyward:verify'] } });
-      expect(reserved.status).toBe(400);
-      expect(reserved.body.error.code).toBe('scope_invalid');
+      // A member's key cannot be given Keyward's own scopes, in any case, by anyone: 403, as when
+      // the member asks on /v1/keys.
+      for (const scope of ['keyward:verify', 'KEYWARD:admin']) {
+        const reserved = await asAdmin('PATCH', `/v1/admin/keys/${k.id}`, { body: { scopes: [scope] } });
+        expect([reserved.status, reserved.body.error.code], scope).toEqual([403, 'forbidden']);
+      }
+      // An admin account's key can.
+      const own = await key(admin.id, [], 'admin-owned');
+      const granted = await asAdmin('PATCH', `/v1/admin/keys/${own.id}`, { body: { scopes: ['keyward:verify'] } });
+      expect(granted.body.key.scopes).toEqual(['keyward:verify']);
       const past = await asAdmin('PATCH', `/v1/admin/keys/${k.id}`, { body: { expiresAt: 1 } });
       expect(past.body.error.code).toBe('expiry_invalid');
     });

@@ -6,11 +6,21 @@
  * @packageDocumentation
  */
 
+import { BUILTIN_METHODS, METHOD_TABLE, type MethodInfo } from '@keyward/core';
 import { Type } from 'typebox';
 import { ADMIN_SCOPE, VERIFY_SCOPE } from './context.js';
 
-/** Names of the security schemes in the OpenAPI document (`components.securitySchemes`). */
-export const SECURITY_SCHEMES = ['basic', 'bearer', 'oauth1', 'oauth2'] as const;
+/** The name of a security scheme of the OpenAPI document (`components.securitySchemes`). */
+export type SecurityScheme = MethodInfo['openapi'];
+
+/** The schemes that document the methods of a credential kind (every kind when left out), once each, in table order. */
+export function schemesOf(credential?: MethodInfo['credential']): SecurityScheme[] {
+  const methods = BUILTIN_METHODS.filter((m) => credential === undefined || METHOD_TABLE[m].credential === credential);
+  return [...new Set(methods.map((m): SecurityScheme => METHOD_TABLE[m].openapi))];
+}
+
+/** Names of the security schemes in the OpenAPI document, from the method table. */
+export const SECURITY_SCHEMES: readonly SecurityScheme[] = schemesOf();
 
 /** Any Keyward credential: one requirement per scheme (the caller uses one of them). */
 export const ANY_CREDENTIAL: Record<string, string[]>[] = SECURITY_SCHEMES.map((name) => ({ [name]: [] }));
@@ -19,6 +29,9 @@ export const ANY_CREDENTIAL: Record<string, string[]>[] = SECURITY_SCHEMES.map((
 export const ADMIN_CREDENTIAL: Record<string, string[]>[] = SECURITY_SCHEMES.map((name) => ({
   [name]: name === 'oauth2' ? [ADMIN_SCOPE] : [],
 }));
+
+/** A session, plain or signed: the schemes of the session methods. */
+export const SESSION_SECURITY: Record<string, string[]>[] = schemesOf('session').map((name) => ({ [name]: [] }));
 
 /** A credential allowed to call `POST /v1/verify`: `keyward:verify`, or an admin's. */
 export const VERIFY_CREDENTIAL: Record<string, string[]>[] = [
@@ -72,17 +85,11 @@ export const PrincipalSchema = Type.Object(
     keyId: Type.Optional(Type.String({ description: '`kw_kid_…`, for key-based methods.' })),
     sessionId: Type.Optional(Type.String({ description: 'For session and signed-session methods.' })),
     scopes: Type.Array(Type.String()),
-    method: Type.Union(
-      [
-        Type.Literal('basic'),
-        Type.Literal('api-key'),
-        Type.Literal('oauth2'),
-        Type.Literal('oauth1'),
-        Type.Literal('session'),
-        Type.Literal('signed-session'),
-      ],
-      { description: 'The authentication method that verified.' },
-    ),
+    // A string, not an enum: a scheme registered by the deployment names its own method.
+    method: Type.String({
+      description: `The authentication method that verified: ${BUILTIN_METHODS.join(', ')}, or a registered scheme's name.`,
+      examples: [...BUILTIN_METHODS],
+    }),
   },
   { additionalProperties: false },
 );

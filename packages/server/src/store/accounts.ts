@@ -34,8 +34,12 @@ export interface NewAccount {
   readonly role?: Role | undefined;
 }
 
-const EMAIL = z.email().max(254);
-const DISPLAY_NAME = z.string().trim().min(1).max(100);
+/** Longest email address, in characters (RFC 5321 §4.5.3.1.3 path limit less the brackets). */
+export const EMAIL_MAX_LENGTH = 254;
+/** Longest display name, in characters, once trimmed. */
+export const DISPLAY_NAME_MAX_LENGTH = 100;
+const EMAIL = z.email().max(EMAIL_MAX_LENGTH);
+const DISPLAY_NAME = z.string().trim().min(1).max(DISPLAY_NAME_MAX_LENGTH);
 
 /** Normalizes an email address for storage and lookup: trimmed, NFC, lower-case. */
 export function normalizeEmail(email: string): string {
@@ -89,7 +93,7 @@ export class Accounts {
     let displayName: string | null = null;
     if (input.displayName !== undefined) {
       const parsed = DISPLAY_NAME.safeParse(input.displayName);
-      if (!parsed.success) return fail('invalid_input', 'display name must be 1-100 characters');
+      if (!parsed.success) return fail('invalid_input', `display name must be 1-${DISPLAY_NAME_MAX_LENGTH} characters`);
       displayName = parsed.data;
     }
     const problem = passwordProblem(input.password);

@@ -10,18 +10,21 @@
 import {
   apiKeyStrings,
   constantTimeEqual,
-  type ErrorCode,
   fail,
   formatKeywardString,
   generateApiKey,
   hashSecret,
   identify,
+  KEY_METHODS,
+  type KeyMethod,
   openSecret,
   type Result,
   sealSecret,
   succeed,
 } from '@keyward/core';
 import { sql } from 'kysely';
+import type { ErrorCode } from '../errors/codes.js';
+import { type KeyStateError, keyStateProblem } from '../verify/key-state.js';
 import { normalizeEmail } from './accounts.js';
 import type { AuditLog } from './audit.js';
 import type { Actor, Executor, StoreContext } from './context.js';
@@ -29,10 +32,9 @@ import { newId } from './context.js';
 import type { AccountStatus, ApiKeyRow, KeyStatus } from './schema.js';
 import { revokeTokens } from './tokens.js';
 
-/** The methods a key can be allowed to use. */
-export const KEY_METHODS = ['basic', 'api-key', 'oauth2', 'oauth1'] as const;
-/** One of {@link KEY_METHODS}. */
-export type KeyMethod = (typeof KEY_METHODS)[number];
+// The methods a key can be allowed to use come from core's method table, so that a new method
+// is declared once; re-exported under the names the store always had.
+export { KEY_METHODS, type KeyMethod };
 
 /** A per-key request rate limit. */
 export interface RateLimit {
@@ -82,13 +84,32 @@ export interface KeySettings {
   readonly rateLimit?: RateLimit | null | undefined;
 }
 
+// The limits below are the only ones: the HTTP schemas of both the self-service and the admin
+// API are built from them (http/resources.ts), so that a request refused here is refused there
+// with the same code.
+
 /** Largest metadata object, as UTF-8 JSON. */
 export const METADATA_MAX_BYTES = 4096;
-const MAX_SCOPES = 32;
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ); capped at 64 characters.
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+/** Longest key name, in characters, once trimmed. */
+export const KEY_NAME_MAX_LENGTH = 100;
+/** Most scopes a key may hold. */
+export const MAX_SCOPES = 32;
+/** Longest scope token, in characters. */
+export const SCOPE_MAX_LENGTH = 64;
+/**
+ * A scope token as a regular-expression source: RFC 6749 §3.3
+ * `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, capped at {@link SCOPE_MAX_LENGTH} characters.
+ */
+export const SCOPE_TOKEN_PATTERN = `^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${SCOPE_MAX_LENGTH}}$`;
+const SCOPE_TOKEN = new RegExp(SCOPE_TOKEN_PATTERN);
+/** Largest per-key rate limit, in requests per window. */
+export const RATE_LIMIT_MAX = 1_000_000;
+/** Longest per-key rate limit window, in seconds: a day. */
+export const RATE_WINDOW_MAX_SECONDS = 86_400;
 /** Default grace period of the old secret after a rotation: 24 hours. */
 export const DEFAULT_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
+/** Longest grace period of the old secret after a rotation: 30 days. */
+export const MAX_ROTATION_GRACE_MS = 30 * DEFAULT_ROTATION_GRACE_MS;
 
 type SettingsError = 'invalid_input' | 'scope_invalid' | 'metadata_too_large' | 'expiry_invalid';
 
@@ -106,14 +127,16 @@ function validateSettings(input: KeySettings, now: number): Result<ValidSettings
   const out: ValidSettings = {};
   if (input.name !== undefined) {
     const name = input.name.trim();
-    if (name.length < 1 || name.length > 100) return fail('invalid_input', 'name must be 1-100 characters');
+    if (name.length < 1 || name.length > KEY_NAME_MAX_LENGTH) {
+      return fail('invalid_input', `name must be 1-${KEY_NAME_MAX_LENGTH} characters`);
+    }
     out.name = name;
   }
   if (input.scopes !== undefined) {
     if (input.scopes.length > MAX_SCOPES) return fail('scope_invalid', `at most ${MAX_SCOPES} scopes`);
     for (const scope of input.scopes) {
       if (!SCOPE_TOKEN.test(scope))
-        return fail('scope_invalid', `"${scope.slice(0, 64)}" is not a scope token (RFC 6749 §3.3)`);
+        return fail('scope_invalid', `"${scope.slice(0, SCOPE_MAX_LENGTH)}" is not a scope token (RFC 6749 §3.3)`);
     }
     out.scopes = JSON.stringify([...new Set(input.scopes)]);
   }
@@ -149,10 +172,10 @@ function validateSettings(input: KeySettings, now: number): Result<ValidSettings
     const r = input.rateLimit;
     if (r === null) out.rate_limit = null;
     else {
-      if (!Number.isInteger(r.limit) || r.limit < 1 || r.limit > 1_000_000)
-        return fail('invalid_input', 'rate limit must be 1-1000000 requests');
-      if (!Number.isInteger(r.windowSeconds) || r.windowSeconds < 1 || r.windowSeconds > 86_400) {
-        return fail('invalid_input', 'rate limit window must be 1-86400 seconds');
+      if (!Number.isInteger(r.limit) || r.limit < 1 || r.limit > RATE_LIMIT_MAX)
+        return fail('invalid_input', `rate limit must be 1-${RATE_LIMIT_MAX} requests`);
+      if (!Number.isInteger(r.windowSeconds) || r.windowSeconds < 1 || r.windowSeconds > RATE_WINDOW_MAX_SECONDS) {
+        return fail('invalid_input', `rate limit window must be 1-${RATE_WINDOW_MAX_SECONDS} seconds`);
       }
       out.rate_limit = JSON.stringify({ limit: r.limit, windowSeconds: r.windowSeconds });
     }
@@ -197,18 +220,7 @@ export interface KeyCredential {
   readonly secrets: readonly { readonly hash: string; readonly sealed: string; readonly expiresAt: number | null }[];
 }
 
-/** Why a key is refused once its secret matched. */
-export type KeyStateError = 'key_disabled' | 'key_revoked' | 'key_expired' | 'account_disabled';
-
-/** The state check every method applies after the credential itself verified. */
-export function keyStateProblem(credential: KeyCredential, now: number): KeyStateError | undefined {
-  const { key } = credential;
-  if (key.status === 'revoked') return 'key_revoked';
-  if (credential.accountStatus !== 'active') return 'account_disabled';
-  if (key.status === 'disabled') return 'key_disabled';
-  if (key.expiresAt !== null && key.expiresAt <= now) return 'key_expired';
-  return undefined;
-}
+export { type KeyStateError, keyStateProblem } from '../verify/key-state.js';
 
 /** The key repository. */
 export class Keys {
@@ -416,7 +428,7 @@ export class Keys {
     actor: Actor,
   ): Promise<Result<IssuedKey, 'key_not_found' | 'invalid_state' | 'invalid_input'>> {
     const graceMs = options.graceMs ?? DEFAULT_ROTATION_GRACE_MS;
-    if (!Number.isSafeInteger(graceMs) || graceMs < 0 || graceMs > 30 * DEFAULT_ROTATION_GRACE_MS) {
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0 || graceMs > MAX_ROTATION_GRACE_MS) {
       return fail('invalid_input', 'grace must be between 0 and 30 days');
     }
     let secret = '';
@@ -447,6 +459,19 @@ export class Keys {
     if (!result.ok) return result;
     const strings = apiKeyStrings(parseKeyId(result.value.id) as string, secret);
     return succeed({ key: result.value, id: strings.keyId, secret: strings.keySecret, token: strings.token });
+  }
+
+  /**
+   * The secret hashes of a key, any state: the query {@link Keys.credential} makes for a known
+   * key, which the credential source repeats for an unknown one so both cost the same.
+   */
+  async secretHashes(rawId: string): Promise<string[]> {
+    const rows = await this.ctx.db
+      .selectFrom('key_secrets')
+      .select('secret_hash')
+      .where('key_id', '=', rawId)
+      .execute();
+    return rows.map((r) => r.secret_hash);
   }
 
   /** The key, its account's status and its secrets valid now; undefined for an unknown id. */

@@ -6,8 +6,8 @@
 
 import { type RouteModule, sessionPrincipal } from '../context.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, PROTECTED_ERRORS } from '../schemas.js';
-import { AccountView, accountView, SESSION_SECURITY } from './schemas.js';
+import { AccountSchema, accountView } from '../resources.js';
+import { errorResponses, PROTECTED_ERRORS, SESSION_SECURITY } from '../schemas.js';
 
 /** `GET /v1/account`. */
 export const meRoutes: RouteModule = async (app) => {
@@ -19,7 +19,7 @@ export const meRoutes: RouteModule = async (app) => {
         tags: ['accounts'],
         summary: 'My account',
         security: SESSION_SECURITY,
-        response: { 200: AccountView, ...errorResponses(...PROTECTED_ERRORS) },
+        response: { 200: AccountSchema, ...errorResponses(...PROTECTED_ERRORS) },
       },
     },
     async (request) => {

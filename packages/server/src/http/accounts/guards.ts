@@ -34,8 +34,8 @@ export function secureTransportGuard(ctx: ServerContext): (request: FastifyReque
   };
 }
 
-function hit(ctx: ServerContext, key: string, limit: Limit): void {
-  const { allowed, retryAfter } = ctx.limiter.hit(key, limit);
+async function hit(ctx: ServerContext, key: string, limit: Limit): Promise<void> {
+  const { allowed, retryAfter } = await ctx.limiter.hit(key, limit);
   // RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3) in seconds.
   if (!allowed) throw new ApiError('rate_limited', undefined, { 'retry-after': String(retryAfter) });
 }
@@ -52,9 +52,9 @@ function hit(ctx: ServerContext, key: string, limit: Limit): void {
  * race in which many parallel guesses all pass a "still under the limit?" check before the
  * first failure is recorded.
  */
-export function countLoginAttempt(ctx: ServerContext, request: FastifyRequest, email: string): void {
-  hit(ctx, `login:ip:${clientIp(request)}`, ctx.config.limits.loginsPerIp);
-  hit(ctx, `login:account:${normalizeEmail(email)}`, ctx.config.limits.loginsPerAccount);
+export async function countLoginAttempt(ctx: ServerContext, request: FastifyRequest, email: string): Promise<void> {
+  await hit(ctx, `login:ip:${clientIp(request)}`, ctx.config.limits.loginsPerIp);
+  await hit(ctx, `login:account:${normalizeEmail(email)}`, ctx.config.limits.loginsPerAccount);
 }
 
 /**
@@ -62,8 +62,8 @@ export function countLoginAttempt(ctx: ServerContext, request: FastifyRequest, e
  * per-account login limit: a stolen session must not become a way to guess the password faster
  * than logging in would. A counter of its own, so that changing a password never uses up logins.
  */
-export function countPasswordChange(ctx: ServerContext, accountId: string): void {
-  hit(ctx, `password:account:${accountId}`, ctx.config.limits.loginsPerAccount);
+export function countPasswordChange(ctx: ServerContext, accountId: string): Promise<void> {
+  return hit(ctx, `password:account:${accountId}`, ctx.config.limits.loginsPerAccount);
 }
 
 /**
@@ -72,6 +72,6 @@ export function countPasswordChange(ctx: ServerContext, accountId: string): void
  * account, so both are worth bounding. A counter of its own, so that signing up never uses up
  * the logins of an address.
  */
-export function countRegistration(ctx: ServerContext, request: FastifyRequest): void {
-  hit(ctx, `register:ip:${clientIp(request)}`, ctx.config.limits.loginsPerIp);
+export function countRegistration(ctx: ServerContext, request: FastifyRequest): Promise<void> {
+  return hit(ctx, `register:ip:${clientIp(request)}`, ctx.config.limits.loginsPerIp);
 }

@@ -8,15 +8,13 @@
 
 import type { RouteModule } from '../context.js';
 import { useStrictJson } from '../json.js';
+import { RESOURCE_BODY_LIMIT } from '../resources.js';
 import { meRoutes } from './account.js';
 import { keyRoutes } from './keys.js';
 import { loginRoutes } from './login.js';
 import { passwordRoutes } from './password.js';
 import { registerRoutes } from './register.js';
 import { sessionRoutes } from './sessions.js';
-
-/** Largest body these routes read: key metadata (4096 bytes of JSON) with room for escapes. */
-export const ACCOUNT_BODY_LIMIT = 64 * 1024;
 
 /** Accounts, sessions and self-service keys. */
 export const accountRoutes: RouteModule = async (app) => {
@@ -25,8 +23,9 @@ export const accountRoutes: RouteModule = async (app) => {
   // app-wide for OAuth 1.0a): nothing here is a form, and a second encoding is a second way to
   // smuggle a field.
   useStrictJson(app);
-  // The bodies here are small: a smaller cap than the app's, unless a route sets its own.
-  const bodyLimit = Math.min(ACCOUNT_BODY_LIMIT, app.kw.config.bodyLimitBytes);
+  // The bodies here are small: a smaller cap than the app's, unless a route sets its own (the
+  // admin API has the same, so that a body refused here for its size is refused there too).
+  const bodyLimit = Math.min(RESOURCE_BODY_LIMIT, app.kw.config.bodyLimitBytes);
   app.addHook('onRoute', (route) => {
     route.bodyLimit ??= bodyLimit;
   });

@@ -16,15 +16,15 @@
 import { Type } from 'typebox';
 import { actorOf, type RouteModule } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
+import { EmailInput, PasswordInput, SessionSchema, sessionView } from '../resources.js';
 import { errorResponses } from '../schemas.js';
 import { clientIp, countLoginAttempt, secureTransportGuard } from './guards.js';
-import { SessionView, sessionView } from './schemas.js';
 
 /** The login body. */
 export const LoginBody = Type.Object(
   {
-    email: Type.String({ minLength: 1, maxLength: 254 }),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    email: EmailInput,
+    password: PasswordInput,
     signed: Type.Optional(Type.Boolean({ description: 'true for a signed session (the secret is returned)' })),
   },
   { additionalProperties: false },
@@ -35,7 +35,7 @@ export const LoginResponse = Type.Object({
   token: Type.String({ description: 'kw_st_…: Authorization: Bearer, or oauth_token of a signed session' }),
   secret: Type.Optional(Type.String({ description: 'kw_ss_…: the token secret of a signed session; shown once' })),
   accountId: Type.String({ description: 'the OAuth 1.0a consumer key of a signed session' }),
-  session: SessionView,
+  session: SessionSchema,
 });
 
 /** `POST /v1/sessions`. */
@@ -57,7 +57,7 @@ export const loginRoutes: RouteModule = async (app) => {
     async (request, reply) => {
       requireSecure(request);
       const { email, password, signed } = request.body;
-      countLoginAttempt(app.kw, request, email);
+      await countLoginAttempt(app.kw, request, email);
       const { store, config } = app.kw;
       const authenticated = await store.accounts.authenticate(email, password);
       if (!authenticated.ok) {
@@ -83,7 +83,7 @@ export const loginRoutes: RouteModule = async (app) => {
         token: issued.token,
         ...(issued.secret === undefined ? {} : { secret: issued.secret }),
         accountId: account.id,
-        session: sessionView(issued.session, issued.session.id),
+        session: sessionView(issued.session, app.kw.clock.now(), issued.session.id),
       });
     },
   );

@@ -15,15 +15,15 @@
 import { Type } from 'typebox';
 import { actorOf, type RouteModule, sessionPrincipal } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
-import { errorResponses, PROTECTED_ERRORS } from '../schemas.js';
+import { PasswordInput } from '../resources.js';
+import { errorResponses, PROTECTED_ERRORS, SESSION_SECURITY } from '../schemas.js';
 import { countPasswordChange, secureTransportGuard } from './guards.js';
-import { SESSION_SECURITY } from './schemas.js';
 
 /** The password change body. */
 export const PasswordChangeBody = Type.Object(
   {
-    currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
-    newPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+    currentPassword: PasswordInput,
+    newPassword: PasswordInput,
   },
   { additionalProperties: false },
 );
@@ -55,7 +55,7 @@ export const passwordRoutes: RouteModule = async (app) => {
     async (request) => {
       const { accountId, sessionId } = sessionPrincipal(request);
       requireSecure(request);
-      countPasswordChange(app.kw, accountId);
+      await countPasswordChange(app.kw, accountId);
       const { currentPassword, newPassword } = request.body;
       const changed = await app.kw.store.accounts.changePassword(
         accountId,

@@ -10,16 +10,16 @@
 import { Type } from 'typebox';
 import { actorOf, type RouteModule } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
+import { AccountSchema, accountView, DisplayNameInput, EmailInput, PasswordInput } from '../resources.js';
 import { errorResponses } from '../schemas.js';
 import { countRegistration, secureTransportGuard } from './guards.js';
-import { AccountView, accountView } from './schemas.js';
 
-/** The registration body. Lengths are generous caps; the store applies the real rules. */
+/** The registration body. The store applies the rules (email syntax, password quality). */
 export const RegisterBody = Type.Object(
   {
-    email: Type.String({ minLength: 1, maxLength: 254 }),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
-    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    email: EmailInput,
+    password: PasswordInput,
+    displayName: Type.Optional(DisplayNameInput),
   },
   { additionalProperties: false },
 );
@@ -36,7 +36,7 @@ export const registerRoutes: RouteModule = async (app) => {
         description:
           'Creates a member account. 403 `registration_closed` when the server does not accept new accounts.',
         body: RegisterBody,
-        response: { 201: AccountView, ...errorResponses(400, 403, 409, 413, 415, 429) },
+        response: { 201: AccountSchema, ...errorResponses(400, 403, 409, 413, 415, 429) },
       },
       // Closed registration is told before the body is validated: nothing else matters then.
       preValidation: async () => {
@@ -45,7 +45,7 @@ export const registerRoutes: RouteModule = async (app) => {
     },
     async (request, reply) => {
       requireSecure(request);
-      countRegistration(app.kw, request);
+      await countRegistration(app.kw, request);
       const { email, password, displayName } = request.body;
       const account = unwrap(await app.kw.store.accounts.create({ email, password, displayName }, actorOf(request)));
       request.log.info({ accountId: account.id }, 'account registered');

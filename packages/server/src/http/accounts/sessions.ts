@@ -10,19 +10,16 @@
 import { Type } from 'typebox';
 import { actorOf, type RouteModule, sessionPrincipal } from '../context.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, PROTECTED_ERRORS } from '../schemas.js';
-import { SESSION_SECURITY, SessionView, sessionView } from './schemas.js';
+import { SessionIdParam, SessionSchema, sessionView } from '../resources.js';
+import { errorResponses, PROTECTED_ERRORS, SESSION_SECURITY } from '../schemas.js';
 
 const tags = ['sessions'];
-const SessionParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 64 }) },
-  { additionalProperties: false },
-);
+const SessionParams = Type.Object({ id: SessionIdParam }, { additionalProperties: false });
 
 /** `GET|DELETE /v1/sessions/current`, `GET|DELETE /v1/sessions`, `DELETE /v1/sessions/:id`. */
 export const sessionRoutes: RouteModule = async (app) => {
   const protect = app.keyward.protect();
-  const { store } = app.kw;
+  const { store, clock } = app.kw;
 
   app.get(
     '/v1/sessions/current',
@@ -32,7 +29,7 @@ export const sessionRoutes: RouteModule = async (app) => {
         tags,
         summary: 'The session this request is made with',
         security: SESSION_SECURITY,
-        response: { 200: SessionView, ...errorResponses(...PROTECTED_ERRORS) },
+        response: { 200: SessionSchema, ...errorResponses(...PROTECTED_ERRORS) },
       },
     },
     async (request) => {
@@ -40,7 +37,7 @@ export const sessionRoutes: RouteModule = async (app) => {
       const session = await store.sessions.get(sessionId);
       // It verified a moment ago; gone now means it ended in between.
       if (session === undefined) throw new ApiError('session_invalid');
-      return sessionView(session, sessionId);
+      return sessionView(session, clock.now(), sessionId);
     },
   );
 
@@ -72,13 +69,14 @@ export const sessionRoutes: RouteModule = async (app) => {
         summary: 'My live sessions',
         security: SESSION_SECURITY,
         description: 'Sessions of this account that have not ended or expired, newest first.',
-        response: { 200: Type.Object({ sessions: Type.Array(SessionView) }), ...errorResponses(...PROTECTED_ERRORS) },
+        response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...errorResponses(...PROTECTED_ERRORS) },
       },
     },
     async (request) => {
       const { accountId, sessionId } = sessionPrincipal(request);
       const sessions = await store.sessions.listLive(accountId);
-      return { sessions: sessions.map((s) => sessionView(s, sessionId)) };
+      const now = clock.now();
+      return { sessions: sessions.map((s) => sessionView(s, now, sessionId)) };
     },
   );
 

@@ -12,9 +12,10 @@
 import { Type } from 'typebox';
 import { actorOf, type RouteModule } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
+import { AccountSchema, accountView } from '../resources.js';
 import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard, adminOf } from './guard.js';
-import { AccountParams, AccountSchema, Limit, NextCursor } from './schemas.js';
+import { AccountParams, Limit, NextCursor } from './schemas.js';
 
 const tags = ['admin'];
 const security = ADMIN_CREDENTIAL;
@@ -62,7 +63,7 @@ export const adminAccountRoutes: RouteModule = async (app) => {
         ...(after === undefined ? {} : { after }),
         limit: limit + 1,
       });
-      const accounts = rows.slice(0, limit);
+      const accounts = rows.slice(0, limit).map(accountView);
       return { accounts, next: rows.length > limit ? (accounts.at(-1)?.id ?? null) : null };
     },
   );
@@ -82,7 +83,7 @@ export const adminAccountRoutes: RouteModule = async (app) => {
     async (request) => {
       const account = await store.accounts.find(request.params.accountId);
       if (account === undefined) throw new ApiError('account_not_found');
-      return { account };
+      return { account: accountView(account) };
     },
   );
 
@@ -112,7 +113,7 @@ export const adminAccountRoutes: RouteModule = async (app) => {
         const account = unwrap(
           await store.accounts.setStatus(target.id, action === 'disable' ? 'disabled' : 'active', actorOf(request)),
         );
-        return { account };
+        return { account: accountView(account) };
       },
     );
   }
@@ -149,7 +150,8 @@ export const adminAccountRoutes: RouteModule = async (app) => {
       const target = await store.accounts.find(request.params.accountId);
       if (target === undefined) throw new ApiError('account_not_found');
       if (target.id === adminOf(request).id) throw new ApiError('forbidden', 'an admin cannot delete its own account');
-      return unwrap(await store.accounts.delete(target.id, actorOf(request)));
+      const { account, removed } = unwrap(await store.accounts.delete(target.id, actorOf(request)));
+      return { account: accountView(account), removed };
     },
   );
 };

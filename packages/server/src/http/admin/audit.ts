@@ -9,9 +9,10 @@ import { Type } from 'typebox';
 import { Listing } from '../../store/listing.js';
 import type { RouteModule } from '../context.js';
 import { ApiError } from '../errors.js';
+import { Millis } from '../resources.js';
 import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
-import { AuditEventSchema, Limit, Millis, NextCursor } from './schemas.js';
+import { AuditEventSchema, Limit, NextCursor } from './schemas.js';
 
 /** `GET /v1/admin/audit`. */
 export const adminAuditRoutes: RouteModule = async (app) => {

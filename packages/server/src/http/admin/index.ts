@@ -10,6 +10,7 @@
 
 import type { RouteModule } from '../context.js';
 import { useStrictJson } from '../json.js';
+import { RESOURCE_BODY_LIMIT } from '../resources.js';
 import { adminAccountRoutes } from './accounts.js';
 import { adminAuditRoutes } from './audit.js';
 import { adminKeyRoutes } from './keys.js';
@@ -20,6 +21,11 @@ import { adminUsageRoutes } from './usage.js';
 /** The admin API. */
 export const adminRoutes: RouteModule = async (app) => {
   useStrictJson(app);
+  // The self-service API's body cap: a key body refused there for its size is refused here too.
+  const bodyLimit = Math.min(RESOURCE_BODY_LIMIT, app.kw.config.bodyLimitBytes);
+  app.addHook('onRoute', (route) => {
+    route.bodyLimit ??= bodyLimit;
+  });
   await app.register(adminAccountRoutes);
   await app.register(adminKeyRoutes);
   await app.register(adminSessionRoutes);

@@ -2,26 +2,37 @@
  * Admin: any account's API keys. List an account's keys, get, update, disable, enable,
  * revoke, rotate; every change goes through `store.keys` (audited, caches invalidated).
  *
+ * Bodies, limits, codes and the way an update applies are those of `../resources.ts`, shared
+ * with the self-service API (`/v1/keys`): the same bad input gets the same answer on both.
+ *
  * @packageDocumentation
  */
 
 import { Type } from 'typebox';
-import type { KeySettings } from '../../store/index.js';
 import { actorOf, RESERVED_SCOPE_PREFIX, type RouteModule } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
+import {
+  KeyRotateBody,
+  KeySchema,
+  KeyUpdateBody,
+  keyInputErrors,
+  keyView,
+  RotatedKeySchema,
+  rotateKey,
+  updateKey,
+} from '../resources.js';
 import { ADMIN_CREDENTIAL, errorResponses, optionalBody, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
-import { AccountParams, KeyParams, KeySchema, KeyUpdateSchema, keyJson } from './schemas.js';
+import { AccountParams, KeyParams } from './schemas.js';
 
 const tags = ['admin'];
 const security = ADMIN_CREDENTIAL;
 const KeyReply = Type.Object({ key: KeySchema }, { additionalProperties: false });
-const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
 
 /** `/v1/admin/accounts/:accountId/keys`, `/v1/admin/keys/:keyId…`. */
 export const adminKeyRoutes: RouteModule = async (app) => {
   const preValidation = adminGuard(app);
-  const { store } = app.kw;
+  const { store, clock } = app.kw;
 
   async function keyOf(keyId: string) {
     const key = await store.keys.get(keyId);
@@ -56,7 +67,7 @@ export const adminKeyRoutes: RouteModule = async (app) => {
         accountId: account.id,
         includeRevoked: request.query.includeRevoked === true,
       });
-      return { keys: keys.map(keyJson) };
+      return { keys: keys.map(keyView) };
     },
   );
 
@@ -72,7 +83,7 @@ export const adminKeyRoutes: RouteModule = async (app) => {
         response: { 200: KeyReply, ...errorResponses(...PROTECTED_ERRORS, 404) },
       },
     },
-    async (request) => ({ key: keyJson(await keyOf(request.params.keyId)) }),
+    async (request) => ({ key: keyView(await keyOf(request.params.keyId)) }),
   );
 
   app.patch(
@@ -84,30 +95,18 @@ export const adminKeyRoutes: RouteModule = async (app) => {
         security,
         summary: 'Update a key',
         description:
-          'Changes any of name, scopes, methods, expiry, metadata and rate limit; the others stay. ' +
-          `Scopes starting with "${RESERVED_SCOPE_PREFIX}" are for keys of admin accounts only.`,
+          'Changes any of name, scopes, methods, expiry, metadata, rate limit and enabled; the others stay. ' +
+          `Scopes starting with "${RESERVED_SCOPE_PREFIX}" are for keys of admin accounts only (403). ` +
+          'A revoked key cannot change (409).',
         params: KeyParams,
-        body: KeyUpdateSchema,
+        body: KeyUpdateBody,
         response: { 200: KeyReply, ...errorResponses(...PROTECTED_ERRORS, 404, 409, 413, 415) },
       },
+      schemaErrorFormatter: keyInputErrors,
     },
     async (request) => {
-      const body = request.body;
       const key = await keyOf(request.params.keyId);
-      if (body.scopes?.some((s) => s.startsWith(RESERVED_SCOPE_PREFIX)) === true) {
-        const owner = await store.accounts.find(key.accountId);
-        if (owner?.role !== 'admin')
-          throw new ApiError('scope_invalid', `scopes starting with "${RESERVED_SCOPE_PREFIX}" are for admin accounts`);
-      }
-      const settings: KeySettings = {
-        name: body.name,
-        scopes: body.scopes,
-        methods: body.methods,
-        expiresAt: body.expiresAt,
-        metadata: body.metadata as Record<string, unknown> | undefined,
-        rateLimit: body.rateLimit,
-      };
-      return { key: keyJson(unwrap(await store.keys.update(key.id, settings, actorOf(request)))) };
+      return { key: keyView(await updateKey(store, key, request.body, actorOf(request), clock.now())) };
     },
   );
 
@@ -129,7 +128,7 @@ export const adminKeyRoutes: RouteModule = async (app) => {
         },
       },
       async (request) => ({
-        key: keyJson(unwrap(await store.keys.setEnabled(request.params.keyId, action === 'enable', actorOf(request)))),
+        key: keyView(unwrap(await store.keys.setEnabled(request.params.keyId, action === 'enable', actorOf(request)))),
       }),
     );
   }
@@ -149,7 +148,7 @@ export const adminKeyRoutes: RouteModule = async (app) => {
         response: { 200: KeyReply, ...errorResponses(...PROTECTED_ERRORS, 404) },
       },
     },
-    async (request) => ({ key: keyJson(unwrap(await store.keys.revoke(request.params.keyId, actorOf(request)))) }),
+    async (request) => ({ key: keyView(unwrap(await store.keys.revoke(request.params.keyId, actorOf(request)))) }),
   );
 
   app.post(
@@ -165,36 +164,15 @@ export const adminKeyRoutes: RouteModule = async (app) => {
           'Gives the key a new secret, shown once in this response. The old secret keeps working for ' +
           '`graceSeconds` (default 86400; 0 ends it now). The body may be left out.',
         params: KeyParams,
-        body: Type.Object(
-          { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS })) },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object(
-            {
-              key: KeySchema,
-              id: Type.String({ description: '`kw_kid_…`: Basic user-id, client_id, consumer key.' }),
-              secret: Type.String({ description: '`kw_sk_…`, shown once: Basic password, client_secret.' }),
-              token: Type.String({ description: '`kw_key_…`, shown once: Authorization: Bearer.' }),
-            },
-            { additionalProperties: false },
-          ),
-          ...errorResponses(...PROTECTED_ERRORS, 404, 409, 415),
-        },
+        body: KeyRotateBody,
+        response: { 200: RotatedKeySchema, ...errorResponses(...PROTECTED_ERRORS, 404, 409, 413, 415) },
       },
     },
     async (request, reply) => {
-      const grace = request.body.graceSeconds;
-      const issued = unwrap(
-        await store.keys.rotate(
-          request.params.keyId,
-          grace === undefined ? {} : { graceMs: grace * 1000 },
-          actorOf(request),
-        ),
-      );
+      const rotated = await rotateKey(store, request.params.keyId, request.body, actorOf(request));
       // A secret in a response: no cache on the way may keep it.
       reply.header('cache-control', 'no-store');
-      return { key: keyJson(issued.key), id: issued.id, secret: issued.secret, token: issued.token };
+      return rotated;
     },
   );
 };

@@ -8,9 +8,10 @@ import { Type } from 'typebox';
 import { Listing } from '../../store/listing.js';
 import { actorOf, type RouteModule } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
+import { SessionSchema, sessionView } from '../resources.js';
 import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
-import { AccountParams, Limit, NextCursor, SessionParams, SessionSchema } from './schemas.js';
+import { AccountParams, Limit, NextCursor, SessionParams } from './schemas.js';
 
 const tags = ['admin'];
 const security = ADMIN_CREDENTIAL;
@@ -18,7 +19,7 @@ const security = ADMIN_CREDENTIAL;
 /** `/v1/admin/accounts/:accountId/sessions`, `/v1/admin/sessions/:sessionId`. */
 export const adminSessionRoutes: RouteModule = async (app) => {
   const preValidation = adminGuard(app);
-  const { store } = app.kw;
+  const { store, clock } = app.kw;
   const listing = new Listing(store.context);
 
   app.get(
@@ -50,7 +51,9 @@ export const adminSessionRoutes: RouteModule = async (app) => {
       if (account === undefined) throw new ApiError('account_not_found');
       const { active, after } = request.query;
       const page = unwrap(await listing.sessions(account.id, { limit: request.query.limit ?? 50, after, active }));
-      return { sessions: page.items, next: page.next };
+      const now = clock.now();
+      const current = request.keyward?.sessionId;
+      return { sessions: page.items.map((s) => sessionView(s, now, current)), next: page.next };
     },
   );
 
@@ -77,7 +80,7 @@ export const adminSessionRoutes: RouteModule = async (app) => {
       await store.sessions.revoke(sessionId, actorOf(request));
       const session = await listing.session(sessionId);
       if (session === undefined) throw new ApiError('not_found', 'no session has this id');
-      return { session };
+      return { session: sessionView(session, clock.now(), request.keyward?.sessionId) };
     },
   );
 };

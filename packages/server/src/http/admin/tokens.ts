@@ -10,9 +10,10 @@ import { parseKeyId } from '../../store/index.js';
 import { Listing } from '../../store/listing.js';
 import { actorOf, type RouteModule } from '../context.js';
 import { ApiError, unwrap } from '../errors.js';
+import { TokenSchema } from '../resources.js';
 import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
-import { AccountParams, KeyParams, Limit, NextCursor, TokenParams, TokenSchema } from './schemas.js';
+import { AccountParams, KeyParams, Limit, NextCursor, TokenParams } from './schemas.js';
 
 const tags = ['admin'];
 const security = ADMIN_CREDENTIAL;

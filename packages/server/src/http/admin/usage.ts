@@ -9,9 +9,10 @@ import { Type } from 'typebox';
 import { parseKeyId } from '../../store/index.js';
 import type { RouteModule } from '../context.js';
 import { ApiError } from '../errors.js';
+import { Millis } from '../resources.js';
 import { ADMIN_CREDENTIAL, errorResponses, PROTECTED_ERRORS } from '../schemas.js';
 import { adminGuard } from './guard.js';
-import { KeyParams, Millis } from './schemas.js';
+import { KeyParams } from './schemas.js';
 
 const HOUR = 60 * 60 * 1000;
 /** Longest range one request may ask for: 31 days of hours. */
