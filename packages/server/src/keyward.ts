@@ -44,7 +44,7 @@ export function createKeyward(options: VerifierOptions): Keyward {
   return {
     verifier,
     express: (route) => expressMiddleware(verifier, route),
-    requireScopes: (...scopes) => requireScopes(scopes),
+    requireScopes: (...scopes) => requireScopes(verifier, scopes),
     verifyRequest: (request, connection, route) => verifyRequest(verifier, request, connection, route),
     fetchHandler: (handler, opts) => fetchHandler(verifier, handler, opts),
     fastify: (opts) => boundKeywardFastify(verifier, opts),

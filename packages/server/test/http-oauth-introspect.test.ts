@@ -118,7 +118,7 @@ describe.each(ENGINES)('POST /oauth/introspect and /oauth/revoke, opaque tokens 
     const value = await token();
     const noAuth = await post(t, '/oauth/introspect', { token: value });
     expect(noAuth.status).toBe(401);
-    expect(noAuth.headers.get('www-authenticate')).toBe('Basic realm="keyward"');
+    expect(noAuth.headers.get('www-authenticate')).toBe('Basic realm="keyward", charset="UTF-8"');
     expect((await json(noAuth)).error).toBe('invalid_client');
     const postAuth = await post(t, '/oauth/introspect', {
       token: value,
@@ -174,7 +174,7 @@ describe.each(ENGINES)('POST /oauth/introspect and /oauth/revoke, opaque tokens 
     expect((await whoami(t, mine)).status).toBe(200);
     const noAuth = await post(t, '/oauth/revoke', { token: mine });
     expect(noAuth.status).toBe(401);
-    expect(noAuth.headers.get('www-authenticate')).toBe('Basic realm="keyward"');
+    expect(noAuth.headers.get('www-authenticate')).toBe('Basic realm="keyward", charset="UTF-8"');
     const missing = await post(t, '/oauth/revoke', {}, { authorization: basicAuth(client.id, client.secret) });
     expect(missing.status).toBe(400);
     expect((await json(missing)).error).toBe('invalid_request');
@@ -284,7 +284,7 @@ describe('oauth4webapi against the server (interop)', () => {
       expect(challenge).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
       const e = challenge as oauth.WWWAuthenticateChallengeError;
       expect(e.status).toBe(401);
-      expect(e.cause).toEqual([{ scheme: 'basic', parameters: { realm: 'keyward' } }]);
+      expect(e.cause).toEqual([{ scheme: 'basic', parameters: { realm: 'keyward', charset: 'UTF-8' } }]);
       expect((await json(e.response)).error).toBe('invalid_client');
       const badScope = oauth.processClientCredentialsResponse(
         as,

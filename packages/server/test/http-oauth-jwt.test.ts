@@ -16,8 +16,8 @@ import {
   SignJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
 import { createServer, type KeywardServer } from '../src/http/app.js';
-import { loadConfig } from '../src/http/config.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { Listing } from '../src/store/listing.js';
 import { createPostgresDatabase, ENGINES } from './support/databases.js';

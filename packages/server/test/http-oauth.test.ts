@@ -102,7 +102,7 @@ describe.each(ENGINES)('POST /oauth/token (%s)', (engine) => {
       for (const method of ['basic', 'post'] as const) {
         const res = await requestToken(t, creds, { method });
         expect(res.status).toBe(401);
-        expect(res.headers.get('www-authenticate')).toBe('Basic realm="keyward"');
+        expect(res.headers.get('www-authenticate')).toBe('Basic realm="keyward", charset="UTF-8"');
         expectNoStore(res);
         expect(await json(res)).toEqual(INVALID_CLIENT);
       }
@@ -123,7 +123,7 @@ describe.each(ENGINES)('POST /oauth/token (%s)', (engine) => {
     for (const [body, headers] of cases) {
       const res = await post(t, '/oauth/token', body, headers);
       expect(res.status, JSON.stringify(body)).toBe(401);
-      expect(res.headers.get('www-authenticate')).toBe('Basic realm="keyward"');
+      expect(res.headers.get('www-authenticate')).toBe('Basic realm="keyward", charset="UTF-8"');
       expect((await json(res)).error).toBe('invalid_client');
     }
     t.clock.t += 61_000;
@@ -180,7 +180,7 @@ describe.each(ENGINES)('POST /oauth/token (%s)', (engine) => {
     for (const [key, description] of expected) {
       const res = await requestToken(t, key);
       expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toBe('Basic realm="keyward"');
+      expect(res.headers.get('www-authenticate')).toBe('Basic realm="keyward", charset="UTF-8"');
       expect(await json(res)).toEqual({ error: 'invalid_client', error_description: description });
     }
     const basicOnly = await newClient(t, { methods: ['basic'] });

@@ -95,7 +95,7 @@ describe.each(ENGINES)('POST /v1/verify on %s', (engine) => {
       expect(none.body.error.code).toBe('credentials_missing');
       const noScope = await verify(forwarded(basic(client)), { auth: basic(plain) });
       expect(noScope.status).toBe(403);
-      expect(noScope.body.error.code).toBe('forbidden');
+      expect(noScope.body.error.code).toBe('insufficient_scope');
       const admin = await verify(forwarded(basic(client)), { auth: basic(adminKey) });
       expect(admin.status).toBe(200);
       expect(admin.body.ok).toBe(true);

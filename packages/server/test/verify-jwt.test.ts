@@ -2,7 +2,7 @@
 // the key behind client_id, and revocation by jti.
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Verifier } from '../src/verify/index.js';
+import { StoreUnavailableError, type Verifier } from '../src/verify/index.js';
 import { actor, type Harness, harness, rawParts, request } from './support/verifier.js';
 
 const ISSUER = 'https://auth.example.com';
@@ -175,12 +175,26 @@ describe('verify: oauth2 JWT access tokens', () => {
         issuer: ISSUER,
         audience: AUDIENCE,
         keys: async () => {
-          throw new Error('database is down');
+          throw new StoreUnavailableError('database is down');
         },
       },
       onError: () => {},
     });
     expect(await broken.verify(bearer(await token()))).toMatchObject({ status: 503, code: 'store_unavailable' });
+  });
+
+  it('reports a fault in the key resolver as one (the call rejects), not as a store that is down', async () => {
+    const faulty = h.rebuild({
+      jwt: {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: async () => {
+          throw new TypeError('a bug');
+        },
+      },
+      onError: () => {},
+    });
+    await expect(faulty.verify(bearer(await token()))).rejects.toThrow('a bug');
   });
 
   it('without a JWT configuration, a JWT is not a token Keyward knows', async () => {

@@ -5,9 +5,8 @@
  * @packageDocumentation
  */
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERROR_CODES } from '@keyward/core';
-import { checkScopes } from '../verify/scopes.js';
 import type { Refusal, RouteOptions } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { fromNodeRequest, rawBodyOf, renderRefusal } from './http.js';
@@ -24,35 +23,37 @@ export function expressMiddleware(
   route: RouteOptions = {},
 ): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (req, res, next) => {
-    verifier.verify(fromNodeRequest(req, rawBodyOf(req)), route).then((outcome) => {
-      if (outcome.ok) {
-        req.keyward = outcome.principal;
-        next();
-        return;
-      }
-      send(res, outcome);
-    }, next);
+    verifier.verify(fromNodeRequest(req, rawBodyOf(req)), route).then(
+      (outcome) => {
+        if (outcome.ok) {
+          req.keyward = outcome.principal;
+          next();
+          return;
+        }
+        send(res, outcome);
+      },
+      (error: unknown) => {
+        // A fault (not bad input): 500 internal_error in the one shape, reported to onError.
+        const requestId = randomUUID();
+        send(res, verifier.fault(error, requestId), requestId);
+      },
+    );
   };
 }
 
 /**
- * A route guard after the middleware: 403 `insufficient_scope` unless the principal has every
- * scope given (401 `credentials_missing` when the middleware did not run).
+ * A route guard after the middleware: 403 `insufficient_scope` (with the RFC 6750 §3.1
+ * challenge) unless the principal has every scope given; 401 `credentials_missing` with the
+ * verifier's challenges when the middleware did not run.
  */
 export function requireScopes(
+  verifier: Verifier,
   scopes: readonly string[],
 ): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (req, res, next) => {
     const principal = req.keyward;
     const refusal =
-      principal === undefined
-        ? ({
-            ok: false,
-            status: 401,
-            code: 'credentials_missing',
-            message: ERROR_CODES.credentials_missing.meaning,
-          } as const)
-        : checkScopes(principal, scopes);
+      principal === undefined ? verifier.refuse('credentials_missing') : verifier.checkScopes(principal, scopes);
     if (refusal === undefined) {
       next();
       return;
@@ -61,8 +62,8 @@ export function requireScopes(
   };
 }
 
-function send(res: ServerResponse, refusal: Refusal): void {
-  const rendered = renderRefusal(refusal);
+function send(res: ServerResponse, refusal: Refusal, requestId?: string): void {
+  const rendered = renderRefusal(refusal, requestId);
   res.statusCode = rendered.status;
   for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
   res.end(JSON.stringify(rendered.body));

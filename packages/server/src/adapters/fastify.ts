@@ -10,8 +10,8 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline, type Readable, Transform } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { checkScopes } from '../verify/scopes.js';
-import type { Principal, Refusal, RouteOptions } from '../verify/types.js';
+import type { RequestHead } from '../verify/scheme.js';
+import type { Outcome, Principal, Refusal, RouteOptions } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { fromNodeRequest, rawBodyOf, renderRefusal } from './http.js';
 
@@ -61,28 +61,12 @@ declare module 'fastify' {
 
 const DEFAULT_RAW_BODY_LIMIT = 1024 * 1024;
 const FORM_TYPE = 'application/x-www-form-urlencoded';
-const FORM = /^\s*application\/x-www-form-urlencoded\s*(?:;|$)/i;
 
 // Requests whose raw body was needed but passed the cap: refused at protect time only, so the
 // cap never touches unprotected routes.
 const overCap = new WeakSet<IncomingMessage>();
 // Requests verified with requireBodyHash, so a later hook asking for it knows it was checked.
 const bodyHashChecked = new WeakSet<FastifyRequest>();
-
-// Only OAuth 1.0a reads the body: form parameters are signed (RFC 5849 §3.4.1.3.1), and a
-// non-form body is covered by oauth_body_hash, whose parameters travel in the header or query.
-// Another Authorization scheme (Basic, Bearer) never reads it.
-function needsRawBody(raw: IncomingMessage): boolean {
-  const { headers } = raw;
-  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return false;
-  if (headers['content-length'] === '0') return false;
-  const authorization = headers.authorization?.trim();
-  if (authorization !== undefined && authorization !== '') return /^oauth\s/i.test(authorization);
-  const type = headers['content-type'];
-  // Without an Authorization header, protocol parameters may be in the form body or the
-  // query (RFC 5849 §3.5.2, §3.5.3).
-  return (type !== undefined && FORM.test(type)) || raw.url?.includes('oauth_') === true;
-}
 
 /**
  * A stream of the same bytes that keeps a copy of up to `limit` of them on `raw.rawBody` once
@@ -118,6 +102,11 @@ function copyingStream(raw: IncomingMessage, payload: Readable, limit: number): 
   return copy;
 }
 
+// What the schemes look at to say whether they need the body: known before it is read.
+function requestHead(raw: IncomingMessage): RequestHead {
+  return { method: raw.method ?? 'GET', url: raw.url ?? '/', headers: raw.headers };
+}
+
 function refuse(request: FastifyRequest, reply: FastifyReply, refusal: Refusal): FastifyReply {
   const rendered = renderRefusal(refusal, String(request.id));
   return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
@@ -133,7 +122,7 @@ const plugin: FastifyPluginAsync<KeywardFastifyOptions> = async (fastify, option
   fastify.decorateRequest('keyward', null);
 
   fastify.addHook('preParsing', async (request, _reply, payload) =>
-    needsRawBody(request.raw) ? copyingStream(request.raw, payload, limit) : payload,
+    verifier.needsBody(requestHead(request.raw)) ? copyingStream(request.raw, payload, limit) : payload,
   );
 
   if (options.formParser !== false && !fastify.hasContentTypeParser(FORM_TYPE)) {
@@ -147,7 +136,7 @@ const plugin: FastifyPluginAsync<KeywardFastifyOptions> = async (fastify, option
         if (earlier !== null) {
           if (route.requireBodyHash === true && !bodyHashChecked.has(request))
             throw new TypeError('requireBodyHash belongs on the first protect() hook a request meets');
-          const refusal = checkScopes(earlier, route.scopes ?? []);
+          const refusal = verifier.checkScopes(earlier, route.scopes ?? []);
           return refusal === undefined ? undefined : refuse(request, reply, refusal);
         }
         if (overCap.has(request.raw)) {
@@ -156,7 +145,13 @@ const plugin: FastifyPluginAsync<KeywardFastifyOptions> = async (fastify, option
             code: 'KEYWARD_BODY_TOO_LARGE',
           });
         }
-        const outcome = await verifier.verify(fromNodeRequest(request.raw, rawBodyOf(request.raw)), route);
+        let outcome: Outcome;
+        try {
+          outcome = await verifier.verify(fromNodeRequest(request.raw, rawBodyOf(request.raw)), route);
+        } catch (error) {
+          // A fault (not bad input): 500 internal_error in the one shape, reported to onError.
+          return refuse(request, reply, verifier.fault(error, String(request.id)));
+        }
         if (!outcome.ok) return refuse(request, reply, outcome);
         request.keyward = outcome.principal;
         if (route.requireBodyHash === true) bodyHashChecked.add(request);

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+import { randomUUID } from 'node:crypto';
 import type { Outcome, Principal, RouteOptions, VerifyRequest } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { renderRefusal } from './http.js';
@@ -17,8 +18,8 @@ export interface ConnectionInfo {
 }
 
 /**
- * Verifies a web `Request`. Reads the body of a clone (the original stays unread) when the
- * request has one.
+ * Verifies a web `Request`. Reads the body of a clone (the original stays unread) when a
+ * scheme needs it (an OAuth 1.0a form body or body hash).
  */
 export async function verifyRequest(
   verifier: Verifier,
@@ -31,7 +32,11 @@ export async function verifyRequest(
   request.headers.forEach((value, name) => {
     headers[name] = value;
   });
-  const body = request.body === null ? undefined : new Uint8Array(await request.clone().arrayBuffer());
+  // Read (a clone of) the body only when a scheme needs it: most requests never do.
+  const needed =
+    request.body !== null &&
+    verifier.needsBody({ method: request.method, url: url.pathname + url.search, headers, hasBody: true });
+  const body = needed ? new Uint8Array(await request.clone().arrayBuffer()) : undefined;
   const req: VerifyRequest = {
     method: request.method,
     url: url.pathname + url.search,
@@ -44,8 +49,8 @@ export async function verifyRequest(
 }
 
 /** A refusal as a web `Response`. */
-export function refusalResponse(outcome: Exclude<Outcome, { ok: true }>): Response {
-  const rendered = renderRefusal(outcome);
+export function refusalResponse(outcome: Exclude<Outcome, { ok: true }>, requestId?: string): Response {
+  const rendered = renderRefusal(outcome, requestId);
   const headers = new Headers();
   for (const [name, value] of Object.entries(rendered.headers)) {
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
@@ -63,7 +68,14 @@ export function fetchHandler(
   options: RouteOptions & { connection: (request: Request) => ConnectionInfo },
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    const outcome = await verifyRequest(verifier, request, options.connection(request), options);
+    let outcome: Outcome;
+    try {
+      outcome = await verifyRequest(verifier, request, options.connection(request), options);
+    } catch (error) {
+      // A fault (not bad input): 500 internal_error in the one shape, reported to onError.
+      const requestId = randomUUID();
+      return refusalResponse(verifier.fault(error, requestId), requestId);
+    }
     return outcome.ok ? handler(request, outcome.principal) : refusalResponse(outcome);
   };
 }

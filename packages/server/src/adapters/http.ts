@@ -1,14 +1,15 @@
 /**
- * What every adapter shares: turning a Node request into a {@link VerifyRequest}, and a
- * {@link Refusal} into status, headers and the one JSON error shape.
+ * What every adapter shares: turning a Node request into a {@link VerifyRequest}, and (from the
+ * verifier's one refusal mapping) a refusal into status, headers and the one JSON error shape.
  *
  * @packageDocumentation
  */
 
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Principal, Refusal, VerifyRequest } from '../verify/types.js';
+import type { Principal, VerifyRequest } from '../verify/types.js';
+
+export { type ErrorBody, type RenderedRefusal, renderRefusal } from '../verify/refusals.js';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -17,36 +18,6 @@ declare module 'node:http' {
     /** Raw body bytes, when captured with `captureRawBody`. */
     rawBody?: Buffer;
   }
-}
-
-/** The JSON body of every refusal: `{ "error": { "code", "message", "requestId" } }`. */
-export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly requestId: string };
-}
-
-/** Status, headers and body of a refusal, framework-free. */
-export interface RenderedRefusal {
-  readonly status: number;
-  readonly headers: Record<string, string | string[]>;
-  readonly body: ErrorBody;
-}
-
-/** Renders a refusal. `requestId` defaults to a new UUID. */
-export function renderRefusal(refusal: Refusal, requestId: string = randomUUID()): RenderedRefusal {
-  const headers: Record<string, string | string[]> = {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-request-id': requestId,
-  };
-  if (refusal.challenge !== undefined && refusal.challenge.length > 0)
-    headers['www-authenticate'] = [...refusal.challenge];
-  if (refusal.retryAfter !== undefined) headers['retry-after'] = String(refusal.retryAfter);
-  for (const [name, value] of Object.entries(refusal.headers ?? {})) headers[name.toLowerCase()] = value;
-  return {
-    status: refusal.status,
-    headers,
-    body: { error: { code: refusal.code, message: refusal.message, requestId } },
-  };
 }
 
 /** A Node request as the verifier sees it; `body` is the raw body when the caller has it. */

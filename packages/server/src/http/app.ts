@@ -14,19 +14,21 @@ import { Ajv } from 'ajv';
 import formats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { keywardFastify } from '../adapters/fastify.js';
+import type { KeywardConfig } from '../config/index.js';
 import { every } from '../state/every.js';
 import { MemoryLimiter } from '../state/limiter.js';
 import { SqlNonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
 import { openStore, type Store } from '../store/index.js';
 import { purgeEnded } from '../store/maintenance.js';
+import { StoreUnavailableError } from '../verify/ports.js';
+import type { Scheme } from '../verify/scheme.js';
 import { TrustedProxies } from '../verify/transport.js';
 import { createVerifier } from '../verify/verifier.js';
 import { accountRoutes } from './accounts/index.js';
 import { adminRoutes } from './admin/index.js';
-import type { KeywardConfig } from './config.js';
 import type { ServerContext } from './context.js';
-import { frameworkErrors, installErrorHandlers } from './errors.js';
+import { collectRoutes, frameworkErrors, installErrorHandlers } from './errors.js';
 import { healthRoutes } from './health.js';
 import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
 import { jwtVerifierOptions, oauthRoutes } from './oauth/index.js';
@@ -39,6 +41,11 @@ export interface ServerOptions {
   /** An open store to use (tests); by default one is opened from the configuration. */
   readonly store?: Store | undefined;
   readonly clock?: Clock | undefined;
+  /**
+   * Authentication schemes of the deployment's own, registered after Keyward's and enabled
+   * beside the configured methods: its routes, `POST /v1/verify` and the docs accept them.
+   */
+  readonly schemes?: readonly Scheme[] | undefined;
   /** Fastify's logger setting; default pino at the configured level, secrets redacted. */
   readonly logger?: FastifyServerOptions['logger'] | undefined;
 }
@@ -124,6 +131,8 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
+  // Before any route: the 405 answers need every route's methods.
+  const allowedMethods = collectRoutes(app);
 
   const verifier = instrumentVerifier(
     createVerifier({
@@ -133,19 +142,23 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       clock,
       origin: config.publicUrl,
       trustProxy: config.trustProxy,
-      methods: config.methods,
+      schemes: options.schemes,
+      methods: [...config.methods, ...(options.schemes ?? []).map((s) => s.method)],
       timestampWindowSeconds: config.timestampWindowSeconds,
       plaintext: config.plaintext,
       apiKeyHeader: config.apiKeyHeader,
+      realm: config.realm,
       failuresPerIp: config.limits.failuresPerIp,
       failuresPerKey: config.limits.failuresPerKey,
       sessionIpPolicy: config.sessionIpPolicy,
       sessionIdleMs: config.sessionIdleSeconds * 1000,
       // The server's own JWT access tokens, when it issues them (tokenFormat 'jwt').
       jwt: jwtVerifierOptions(config, store),
-      onError: (error) => {
-        metrics.storeErrors.inc({ source: 'verifier' });
-        app.log.error({ err: error }, 'verifier failed closed');
+      onError: (error, { requestId }) => {
+        if (error instanceof StoreUnavailableError) {
+          metrics.storeErrors.inc({ source: 'verifier' });
+          app.log.error({ err: error }, 'verifier failed closed');
+        } else app.log.error({ err: error, reqId: requestId }, 'verifier fault');
       },
     }),
     metrics,
@@ -156,7 +169,7 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
   });
-  installErrorHandlers(app);
+  installErrorHandlers(app, allowedMethods);
   await app.register(keywardFastify, { verifier, rawBodyLimit: config.bodyLimitBytes });
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);

@@ -9,6 +9,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { fromNodeRequest } from '../adapters/http.js';
+import type { KeywardConfig } from '../config/index.js';
 import type { Limiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
 import type { Clock } from '../store/context.js';
@@ -16,7 +17,6 @@ import type { Account, Actor, Store } from '../store/index.js';
 import { type Transport, type TrustedProxies, transportOf } from '../verify/transport.js';
 import type { Principal } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
-import type { KeywardConfig } from './config.js';
 import { ApiError } from './errors.js';
 import type { Metrics } from './metrics.js';
 
@@ -70,13 +70,14 @@ export function sessionPrincipal(request: FastifyRequest): Principal & { readonl
 
 /**
  * The account behind an admin request: an active admin account, reached through its session or
- * through one of its keys that holds the `keyward:admin` scope. Anything else is 403 `forbidden`.
+ * through one of its keys that holds the `keyward:admin` scope (sessions of admin accounts carry
+ * it). A principal without the scope is 403 `insufficient_scope`, as the verifier answers a
+ * route's scope check; an account that is not an active admin is 403 `forbidden`.
  */
 export async function requireAdmin(ctx: ServerContext, request: FastifyRequest): Promise<Account> {
   const principal = principalOf(request);
-  if (principal.sessionId === undefined && !principal.scopes.includes(ADMIN_SCOPE)) {
-    throw new ApiError('forbidden', `an admin session or a key with scope ${ADMIN_SCOPE} is needed`);
-  }
+  const refusal = ctx.verifier.checkScopes(principal, [ADMIN_SCOPE]);
+  if (refusal !== undefined) throw ApiError.of(refusal);
   const account = await ctx.store.accounts.find(principal.accountId);
   if (account === undefined || account.role !== 'admin' || account.status !== 'active') {
     throw new ApiError('forbidden', 'an admin account is needed');

@@ -8,14 +8,13 @@
  * @packageDocumentation
  */
 
-import { ERROR_CODES, type ErrorCode, type Failure, type Result } from '@keyward/core';
+import type { Failure, Result } from '@keyward/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CODES, type ErrorCode, statusOf } from '../errors/codes.js';
+import { StoreUnavailableError } from '../verify/ports.js';
+import { bearerChallenge, renderRefusal } from '../verify/refusals.js';
+import type { Refusal } from '../verify/types.js';
 import { DEFAULT_REALM } from '../verify/verifier.js';
-
-// RFC 7235 §3.1: every 401 carries at least one challenge. The verifier's refusals bring their
-// own; a route's 401 (a failed login, a session that ended) names the one its caller needs: the
-// session token, sent as a bearer token.
-const ROUTE_CHALLENGE = `Bearer realm="${DEFAULT_REALM}"`;
 
 /** An expected failure thrown by a route: rendered with its code's status. */
 export class ApiError extends Error {
@@ -27,10 +26,17 @@ export class ApiError extends Error {
     detail?: string,
     /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
     readonly headers: Readonly<Record<string, string | string[]>> = {},
+    /** The verifier's refusal, when the route refuses as the verifier would (challenges included). */
+    readonly refusal?: Refusal,
   ) {
-    const { status, meaning } = ERROR_CODES[code];
+    const { meaning } = ERROR_CODES[code];
     super(detail === undefined ? meaning : `${meaning} (${detail})`);
-    this.status = status;
+    this.status = statusOf(code);
+  }
+
+  /** A verifier's refusal (a scope check, say), thrown from a route or hook. */
+  static of(refusal: Refusal): ApiError {
+    return Object.assign(new ApiError(refusal.code, undefined, {}, refusal), { message: refusal.message });
   }
 }
 
@@ -41,7 +47,7 @@ export function unwrap<T, C extends ErrorCode>(result: Result<T, C>): T {
 }
 
 /** A {@link Failure} as an {@link ApiError}. */
-export function fromFailure(failure: Failure): ApiError {
+export function fromFailure(failure: Failure<ErrorCode>): ApiError {
   return new ApiError(failure.code, failure.detail);
 }
 
@@ -50,7 +56,25 @@ export function errorBody(request: FastifyRequest, code: ErrorCode | string, mes
   return { error: { code, message, requestId: String(request.id) } };
 }
 
-/** Sends an error response in the one shape. */
+/** Sends a refusal through the one refusal mapping, with any extra headers. */
+export function sendRefusal(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  refusal: Refusal,
+  headers: Readonly<Record<string, string | string[]>> = {},
+): FastifyReply {
+  const rendered = renderRefusal(refusal, String(request.id));
+  return reply
+    .code(rendered.status)
+    .headers({ ...rendered.headers, ...headers })
+    .send(rendered.body);
+}
+
+/**
+ * Sends an error response in the one shape. RFC 7235 §3.1: every 401 carries a challenge; a
+ * route's 401 (a failed login, a session that ended) without one of its own names the one its
+ * caller needs, the session token sent as a bearer token (RFC 6750 §3), in the verifier's realm.
+ */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -58,13 +82,10 @@ export function sendError(
   message: string = ERROR_CODES[code].meaning,
   headers: Readonly<Record<string, string | string[]>> = {},
 ): FastifyReply {
-  const status = ERROR_CODES[code].status;
+  const status = statusOf(code);
   const challenged = status !== 401 || Object.keys(headers).some((name) => name.toLowerCase() === 'www-authenticate');
-  const challenge = challenged ? {} : { 'www-authenticate': ROUTE_CHALLENGE };
-  return reply
-    .code(status)
-    .headers({ 'cache-control': 'no-store', ...challenge, ...headers })
-    .send(errorBody(request, code, message));
+  const challenge = challenged ? undefined : [bearerChallenge(request.server.kw?.verifier.realm ?? DEFAULT_REALM)];
+  return sendRefusal(request, reply, { ok: false, status, code, message, challenge }, headers);
 }
 
 // Fastify's error codes (https://fastify.dev/docs/latest/Reference/Errors/) → ours.
@@ -85,6 +106,9 @@ export function classify(error: unknown): {
   headers?: Record<string, string | string[]>;
 } {
   if (error instanceof ApiError) return { code: error.code, message: error.message, headers: { ...error.headers } };
+  // A store that cannot answer: fail closed, and say so (the only exception that is a 503).
+  if (error instanceof StoreUnavailableError)
+    return { code: 'store_unavailable', message: ERROR_CODES.store_unavailable.meaning };
   const e = error as Partial<FastifyError> & { validation?: unknown };
   const mapped = e.code === undefined ? undefined : FASTIFY_CODES[e.code];
   if (mapped !== undefined) return { code: mapped, message: `${ERROR_CODES[mapped].meaning} (${e.message ?? ''})` };
@@ -108,14 +132,55 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   void sendError(request, reply, code === 'internal_error' ? 'invalid_input' : code, message);
 }
 
-/** Installs the error and not-found handlers on the root instance. */
-export function installErrorHandlers(app: FastifyInstance): void {
+/**
+ * The routes of an app by path pattern, for 405 answers (RFC 9110 §15.5.6): collected as routes
+ * are added (an `onRoute` hook), so it must be installed before any route.
+ */
+export function collectRoutes(app: FastifyInstance): (path: string) => string[] {
+  const routes: { readonly pattern: RegExp; readonly methods: string[] }[] = [];
+  const byUrl = new Map<string, string[]>();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    let known = byUrl.get(route.url);
+    if (known === undefined) {
+      known = [];
+      byUrl.set(route.url, known);
+      // `/v1/keys/:id` matches one path segment per parameter; `*` the rest.
+      const source = route.url
+        .split('/')
+        .map((part) =>
+          part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('/');
+      routes.push({ pattern: new RegExp(`^${source}/?$`), methods: known });
+    }
+    for (const m of methods) if (!known.includes(m)) known.push(m);
+  });
+  return (path) => {
+    const allowed = new Set<string>();
+    for (const route of routes) if (route.pattern.test(path)) for (const m of route.methods) allowed.add(m);
+    return [...allowed];
+  };
+}
+
+/**
+ * Installs the error and not-found handlers on the root instance. A path that exists for other
+ * methods answers 405 with `Allow` (RFC 9110 §15.5.6), not 404.
+ */
+export function installErrorHandlers(app: FastifyInstance, allowedMethods: (path: string) => string[]): void {
   app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ApiError && error.refusal !== undefined)
+      return sendRefusal(request, reply, error.refusal, error.headers);
     const { code, message, headers } = classify(error);
     if (code === 'internal_error' || code === 'store_unavailable') request.log.error({ err: error }, 'request failed');
     return sendError(request, reply, code, message, headers);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = allowedMethods(path);
+    if (allowed.length > 0) {
+      return sendError(request, reply, 'http_method_not_allowed', undefined, { allow: allowed.sort().join(', ') });
+    }
+    return sendError(request, reply, 'not_found', `no route ${request.method} ${path}`);
+  });
 }

@@ -82,6 +82,7 @@ function attemptedMethod(req: VerifyRequest): string {
 /** The verifier, counting and timing every verification. */
 export function instrumentVerifier(verifier: Verifier, metrics: Metrics): Verifier {
   return {
+    ...verifier,
     async verify(req, route) {
       const started = process.hrtime.bigint();
       const outcome: Outcome = await verifier.verify(req, route);
@@ -105,11 +106,11 @@ function metricsTokenGuard(kw: ServerContext, token: string) {
   return async (request: FastifyRequest): Promise<void> => {
     const key = addressFailures(clientTransport(kw, request).clientIp);
     const limit = kw.config.limits.failuresPerIp;
-    const state = kw.limiter.check(key, limit);
+    const state = await kw.limiter.check(key, limit);
     if (!state.allowed) throw new ApiError('rate_limited', undefined, { 'retry-after': String(state.retryAfter) });
     const presented = parseAuthorization(request.headers.authorization);
     if (presented.ok && presented.value.scheme === 'bearer' && constantTimeEqual(presented.value.token, token)) return;
-    kw.limiter.hit(key, limit);
+    await kw.limiter.hit(key, limit);
     const code = !presented.ok && presented.code === 'credentials_missing' ? 'credentials_missing' : 'token_invalid';
     throw new ApiError(code, undefined, { 'www-authenticate': METRICS_CHALLENGE });
   };

@@ -5,7 +5,7 @@
  *
  * Contract:
  * - The caller authenticates with its own credentials and needs a key (or token) with scope
- *   `keyward:verify`, or an admin's credentials; else 403 `forbidden`. Errors about the call
+ *   `keyward:verify`, or an admin's credentials; else 403 `insufficient_scope`. Errors about the call
  *   itself (caller's credentials, malformed body) use the usual statuses and error shape.
  * - The outcome is always a 200: `{ ok: true, principal }` or `{ ok: false, status, code,
  *   message, challenge?, retryAfter?, headers? }`, which the service turns into its own
@@ -33,7 +33,7 @@
 import { isIP } from 'node:net';
 import { Type } from 'typebox';
 import type { VerifyRequest } from '../verify/types.js';
-import { principalOf, type RouteModule, requireAdmin, VERIFY_SCOPE } from './context.js';
+import { ADMIN_SCOPE, principalOf, type RouteModule, requireAdmin, VERIFY_SCOPE } from './context.js';
 import { ApiError } from './errors.js';
 import { useStrictJson } from './json.js';
 import { errorResponses, PROTECTED_ERRORS, PrincipalSchema, VERIFY_CREDENTIAL } from './schemas.js';
@@ -130,11 +130,14 @@ export const verifyRoutes: RouteModule = async (app) => {
       preValidation: [
         app.keyward.protect(),
         async function keywardRequireVerifier(request) {
-          if (principalOf(request).scopes.includes(VERIFY_SCOPE)) return;
-          // Not a verify key: an admin's credentials still may (requireAdmin throws 403 otherwise).
-          await requireAdmin(app.kw, request).catch(() => {
-            throw new ApiError('forbidden', `a key with scope ${VERIFY_SCOPE} (or an admin) is needed`);
-          });
+          const principal = principalOf(request);
+          if (principal.scopes.includes(VERIFY_SCOPE)) return;
+          // Not a verify key: an admin's credentials still may; anyone else lacks the scope.
+          if (principal.scopes.includes(ADMIN_SCOPE)) {
+            await requireAdmin(app.kw, request);
+            return;
+          }
+          throw ApiError.of(verifier.checkScopes(principal, [VERIFY_SCOPE]) ?? verifier.refuse('insufficient_scope'));
         },
       ],
       schema: {

@@ -5,13 +5,9 @@
  * @packageDocumentation
  */
 
-import type { Clock } from '../store/context.js';
+import type { Clock, Limit, Limiter, LimitState } from '../verify/ports.js';
 
-/** A limit: at most `limit` events per `windowSeconds`. */
-export interface Limit {
-  readonly limit: number;
-  readonly windowSeconds: number;
-}
+export type { Limit, Limiter, LimitState } from '../verify/ports.js';
 
 /**
  * The limiter key of the failed attempts from one client address. Every place that refuses a
@@ -27,21 +23,13 @@ export function keyIdFailures(rawKeyId: string): string {
   return `fail:key:${rawKeyId}`;
 }
 
-/** Counts events per key in fixed windows. */
-export interface Limiter {
-  /** Counts one event; says whether it is within the limit and, if not, when to retry. */
-  hit(key: string, limit: Limit): { allowed: boolean; retryAfter: number };
-  /** Whether `key` is over the limit now, without counting. */
-  check(key: string, limit: Limit): { allowed: boolean; retryAfter: number };
-}
-
 interface Window {
   start: number;
   end: number;
   count: number;
 }
 
-/** A {@link Limiter} in process memory. */
+/** A {@link Limiter} in process memory; answers synchronously. */
 export class MemoryLimiter implements Limiter {
   private readonly windows = new Map<string, Window>();
   private readonly maxKeys: number;
@@ -75,14 +63,14 @@ export class MemoryLimiter implements Limiter {
     }
   }
 
-  hit(key: string, limit: Limit): { allowed: boolean; retryAfter: number } {
+  hit(key: string, limit: Limit): LimitState {
     const now = this.clock.now();
     const w = this.window(key, limit, now);
     w.count++;
     return { allowed: w.count <= limit.limit, retryAfter: Math.max(1, Math.ceil((w.end - now) / 1000)) };
   }
 
-  check(key: string, limit: Limit): { allowed: boolean; retryAfter: number } {
+  check(key: string, limit: Limit): LimitState {
     const now = this.clock.now();
     const w = this.windows.get(key);
     if (w === undefined || w.end <= now) return { allowed: true, retryAfter: 0 };

@@ -10,21 +10,14 @@
 import type { Kysely } from 'kysely';
 import { type Clock, deleteInBatches, PURGE_BATCH } from '../store/context.js';
 import type { Database } from '../store/schema.js';
+import { type NonceStore, StoreUnavailableError } from '../verify/ports.js';
 import { every } from './every.js';
 
-/** Thrown when a nonce store cannot record a nonce; the verifier fails closed (503). */
-export class NonceStoreUnavailableError extends Error {
-  override readonly name = 'NonceStoreUnavailableError';
-}
+export type { NonceStore } from '../verify/ports.js';
 
-/** Records nonces atomically. */
-export interface NonceStore {
-  /**
-   * Records `nonce` under `scope` until `expiresAt` (milliseconds). Resolves true when the nonce
-   * was not already recorded (or its record had expired), false when it is a replay. Atomic:
-   * of any number of concurrent calls with the same scope and nonce, exactly one gets true.
-   */
-  consume(scope: string, nonce: string, expiresAt: number): Promise<boolean>;
+/** Thrown when a nonce store cannot record a nonce; the verifier fails closed (503). */
+export class NonceStoreUnavailableError extends StoreUnavailableError {
+  override readonly name = 'NonceStoreUnavailableError';
 }
 
 /**

@@ -7,29 +7,19 @@
 
 import { type RandomBytes, randomBase62 } from '@keyward/core';
 import type { Kysely, Transaction } from 'kysely';
+import type { Clock, Invalidation, InvalidationBus } from '../verify/ports.js';
 import type { AuditEntry, AuditLog } from './audit.js';
 import type { Keyring } from './keyring.js';
 import type { Database } from './schema.js';
 
-/** A clock in milliseconds since the epoch. */
-export interface Clock {
-  now(): number;
-}
-
-/** The system clock. */
-export const systemClock: Clock = { now: () => Date.now() };
-
-/** A change that makes cached credentials stale. */
-export type Invalidation =
-  | { readonly kind: 'key'; readonly id: string }
-  | { readonly kind: 'account'; readonly id: string }
-  | { readonly kind: 'token'; readonly id: string };
+export { type Clock, type Invalidation, systemClock } from '../verify/ports.js';
 
 /**
- * Tells caches, in this process, that a key or account changed (created, rotated, revoked,
- * disabled, enabled, expired by update). Published after the change committed.
+ * The in-process {@link InvalidationBus}: tells caches in this process that a key, account or
+ * token changed (created, rotated, revoked, disabled, enabled, expired by update). Published
+ * after the change committed.
  */
-export class Invalidations {
+export class Invalidations implements InvalidationBus {
   private readonly listeners = new Set<(event: Invalidation) => void>();
 
   /** Calls `listener` on every change until the returned function is called. */

@@ -5,10 +5,13 @@
  * @packageDocumentation
  */
 
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { CredentialSource, InvalidationBus } from '../verify/ports.js';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
 import { type Clock, Invalidations, type StoreContext, systemClock } from './context.js';
+import { SqlCredentialSource } from './credentials.js';
 import { type Engine, type OpenDatabase, openDatabase } from './database.js';
 import {
   checkKeyring,
@@ -17,6 +20,8 @@ import {
   hasKeyringCheck,
   type Keyring,
   loadKeyring,
+  missingKeyFiles,
+  StoreNotFoundError,
 } from './keyring.js';
 import { Keys } from './keys.js';
 import { migrateToLatest } from './migrations.js';
@@ -25,7 +30,7 @@ import { SigningKeys } from './signing-keys.js';
 import { AccessTokens } from './tokens.js';
 import { UsageCounter } from './usage.js';
 
-/** Where the store lives and what it is keyed with; usually read from the environment. */
+/** Where the store lives and what it is keyed with; usually from the configuration (`storeConfigOf`). */
 export interface StoreConfig {
   /** `KEYWARD_DATA_DIR`; default `.keyward`. */
   readonly dataDir?: string | undefined;
@@ -47,16 +52,12 @@ export interface StoreConfig {
   readonly onDatabaseError?: ((error: Error) => void) | undefined;
   /** How long a JWT signing key signs before the next one is made, in milliseconds. Default 30 days. */
   readonly signingKeyRotationMs?: number | undefined;
-}
-
-/** Reads the store configuration from environment variables. */
-export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
-  return {
-    dataDir: env.KEYWARD_DATA_DIR,
-    databaseUrl: env.KEYWARD_DATABASE_URL,
-    masterKey: env.KEYWARD_MASTER_KEY,
-    pepper: env.KEYWARD_PEPPER,
-  };
+  /**
+   * Whether a missing SQLite data directory, database and key files may be created: the server
+   * does on its first start (the default). With `false` (every command but `serve`), a store
+   * that is not there is refused with a {@link StoreNotFoundError} and nothing is created.
+   */
+  readonly create?: boolean | undefined;
 }
 
 /** An open store. */
@@ -73,6 +74,10 @@ export interface Store {
   readonly sessions: Sessions;
   readonly audit: AuditLog;
   readonly usage: UsageCounter;
+  /** The store as the verifier's credential source (database failures fail closed). */
+  readonly credentials: CredentialSource;
+  /** Where changes to keys, accounts and tokens are published (this process's bus). */
+  readonly invalidations: InvalidationBus;
   /** Flushes usage and closes the database. */
   close(): Promise<void>;
 }
@@ -85,7 +90,22 @@ export interface Store {
 export async function openStore(config: StoreConfig = {}): Promise<Store> {
   const dataDir = config.dataDir ?? DEFAULT_DATA_DIR;
   const usesSqlite = config.databaseUrl === undefined || config.databaseUrl === '';
-  if (usesSqlite) ensureDataDir(dataDir);
+  const create = config.create ?? true;
+  if (!create) {
+    // Checked before the database is opened: opening SQLite creates the file, and migrating an
+    // empty PostgreSQL database whose keys are missing would leave it half set up.
+    const database = join(dataDir, 'keyward.db');
+    const missing = !usesSqlite
+      ? []
+      : !existsSync(dataDir)
+        ? [resolve(dataDir)]
+        : existsSync(database)
+          ? []
+          : [resolve(database)];
+    if (!missing.includes(resolve(dataDir)))
+      missing.push(...missingKeyFiles({ dataDir, masterKey: config.masterKey, pepper: config.pepper }));
+    if (missing.length > 0) throw new StoreNotFoundError(resolve(dataDir), missing);
+  } else if (usesSqlite) ensureDataDir(dataDir);
   const database: OpenDatabase = openDatabase({
     url: config.databaseUrl,
     sqlitePath: join(dataDir, 'keyward.db'),
@@ -100,7 +120,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       dataDir,
       masterKey: config.masterKey,
       pepper: config.pepper,
-      allowGenerate: !(await hasKeyringCheck(database.db)),
+      allowGenerate: create && !(await hasKeyringCheck(database.db)),
     });
     await checkKeyring(database.db, keyring);
     const context: StoreContext = {
@@ -118,17 +138,22 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
         config.onUsageFlushError ?? ((error) => process.emitWarning(`usage flush failed: ${String(error)}`)),
       );
     }
-    return {
-      engine: database.engine,
-      migrated,
+    const repos = {
       context,
       accounts: new Accounts(context, audit),
       keys: new Keys(context, audit),
       tokens: new AccessTokens(context, audit),
-      signingKeys: new SigningKeys(context, { rotationMs: config.signingKeyRotationMs }),
       sessions: new Sessions(context, audit),
-      audit,
       usage,
+    };
+    return {
+      ...repos,
+      engine: database.engine,
+      migrated,
+      signingKeys: new SigningKeys(context, { rotationMs: config.signingKeyRotationMs }),
+      audit,
+      credentials: new SqlCredentialSource(repos),
+      invalidations: context.invalidations,
       async close() {
         try {
           await usage.stop();
@@ -148,7 +173,7 @@ export type { AuditEvent, AuditQuery } from './audit.js';
 export type { Actor, Clock, Invalidation, StoreContext } from './context.js';
 export { Invalidations } from './context.js';
 export type { Engine } from './database.js';
-export { KeyringMismatchError } from './keyring.js';
+export { KeyringMismatchError, StoreNotFoundError } from './keyring.js';
 export type { ApiKey, IssuedKey, KeyCredential, KeyMethod, KeySettings, RateLimit } from './keys.js';
 export { KEY_METHODS, keyStateProblem, parseKeyId } from './keys.js';
 export { ENDED_RETENTION_MS, purgeEnded } from './maintenance.js';

@@ -19,14 +19,13 @@ import {
   sealSecret,
   succeed,
 } from '@keyward/core';
+import { DEFAULT_SESSION_IDLE_MS, UNMATCHABLE } from '../verify/ports.js';
 import type { AuditLog } from './audit.js';
 import { type Actor, deleteInBatches, endRow, PURGE_BATCH, type StoreContext } from './context.js';
 
-/** Default idle timeout: 30 minutes. */
-export const DEFAULT_SESSION_IDLE_MS = 30 * 60 * 1000;
+export { DEFAULT_SESSION_IDLE_MS } from '../verify/ports.js';
 /** Default absolute lifetime: 12 hours. */
 export const DEFAULT_SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
-const UNMATCHABLE = '#'.repeat(43);
 // Sliding the idle expiry writes to the database; at most once a minute per session.
 const TOUCH_EVERY_MS = 60 * 1000;
 

@@ -13,14 +13,15 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { openSecret, sealSecret } from '@keyward/core';
 import { calculateJwkThumbprint, errors, type JWK, type JWTVerifyGetKey } from 'jose';
+import { SIGNING_ALGORITHM } from '../verify/jwt.js';
+import { StoreUnavailableError } from '../verify/ports.js';
 import type { StoreContext } from './context.js';
 import type { SigningKeyRow } from './schema.js';
 import { MAX_TOKEN_TTL_MS } from './tokens.js';
 
 /** How long a signing key signs before the next one takes over, by default: 30 days. */
 export const DEFAULT_SIGNING_KEY_ROTATION_MS = 30 * 24 * 60 * 60 * 1000;
-/** The JWS algorithm of every signing key (RFC 8037 §3.1). */
-export const SIGNING_ALGORITHM = 'EdDSA';
+export { SIGNING_ALGORITHM } from '../verify/jwt.js';
 
 // Public keys read from the database are trusted for this long before a re-read; a `kid` not in
 // the cache is looked up at once, so a key another instance just made is found on first use.
@@ -124,7 +125,13 @@ export class SigningKeys {
       // RFC 8725 §3.1: the algorithm is ours to choose, never the token's.
       if (header.alg !== SIGNING_ALGORITHM) throw new errors.JOSEAlgNotAllowed('only EdDSA tokens are accepted');
       if (typeof header.kid !== 'string') throw new errors.JWKSNoMatchingKey('the token names no kid');
-      const key = await this.publicKey(header.kid);
+      let key: PublicSigningKey | undefined;
+      try {
+        key = await this.publicKey(header.kid);
+      } catch (error) {
+        // The verifier fails closed (503) on a store that cannot be read, not on a bad token.
+        throw new StoreUnavailableError('the store could not read the signing keys', { cause: error });
+      }
       if (key === undefined) throw new errors.JWKSNoMatchingKey();
       return key.publicKey;
     };

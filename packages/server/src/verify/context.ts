@@ -5,24 +5,27 @@
  * @packageDocumentation
  */
 
-import {
-  constantTimeEqual,
-  ERROR_CODES,
-  type ErrorCode,
-  hashSecret,
-  identify,
-  type OAuth1Secrets,
-  oauthProblem,
-  prepareOAuth1Secrets,
-} from '@keyward/core';
+import { constantTimeEqual, identify, type OAuth1Secrets, prepareOAuth1Secrets } from '@keyward/core';
+import type { JWTVerifyGetKey } from 'jose';
+import type { ErrorCode } from '../errors/codes.js';
 import { LruCache } from '../state/cache.js';
-import { addressFailures, keyIdFailures, type Limit, type Limiter } from '../state/limiter.js';
-import type { NonceStore } from '../state/nonces.js';
-import type { Clock } from '../store/context.js';
-import type { Store } from '../store/index.js';
-import { type KeyCredential, type KeyMethod, keyStateProblem } from '../store/keys.js';
+import { addressFailures, keyIdFailures } from '../state/limiter.js';
+import type { KeyCredential } from '../store/keys.js';
 import type { AccessToken } from '../store/tokens.js';
-import type { SessionIpPolicy } from './sessions.js';
+import type { JwtOptions } from './jwt.js';
+import { keyStateProblem } from './key-state.js';
+import {
+  type Clock,
+  type CredentialSource,
+  type InvalidationBus,
+  type Limit,
+  type Limiter,
+  type NonceStore,
+  UNMATCHABLE,
+} from './ports.js';
+import { type ChallengeDetail, type Challenger, makeRefusal, type RefusalExtras } from './refusals.js';
+import type { Scheme } from './scheme.js';
+import type { SessionIpPolicy } from './schemes/session.js';
 import type { Transport, TrustedProxies } from './transport.js';
 import type { AuthMethod, Outcome, Principal, Refusal, VerifyRequest } from './types.js';
 
@@ -30,7 +33,10 @@ import type { AuthMethod, Outcome, Principal, Refusal, VerifyRequest } from './t
 export interface VerifierSettings {
   readonly origin: string;
   readonly realm: string;
-  readonly methods: ReadonlySet<AuthMethod>;
+  /** The schemes accepted, in the order they are tried. */
+  readonly schemes: readonly Scheme[];
+  /** Every registered scheme, enabled or not (a disabled one's request is `scheme_unsupported`). */
+  readonly registered: readonly Scheme[];
   readonly timestampWindowSeconds: number;
   readonly plaintext: boolean;
   readonly apiKeyHeader: boolean;
@@ -39,6 +45,8 @@ export interface VerifierSettings {
   readonly sessionIpPolicy: SessionIpPolicy;
   readonly sessionIdleMs: number;
   readonly voidSessionOnBadSignature: boolean;
+  /** How JWT access tokens are checked, when the deployment issues them. */
+  readonly jwt?: { readonly options: JwtOptions; readonly getKey: JWTVerifyGetKey } | undefined;
 }
 
 /** A cached key: its credential, or null for an id known not to exist. */
@@ -54,32 +62,19 @@ interface CachedKey {
   }[];
 }
 
-/** Extra parts of a refusal. */
-export interface RefusalExtras {
-  readonly detail?: string | undefined;
-  readonly retryAfter?: number | undefined;
-  readonly headers?: Record<string, string> | undefined;
-  /** Extra `OAuth` challenge parameters (OAuth Problem Reporting). */
-  readonly oauthParams?: Record<string, string> | undefined;
-  /** Whether a bearer credential was presented (RFC 6750 §3.1 `error="invalid_token"`). */
-  readonly bearerPresented?: boolean | undefined;
-}
-
-// Compared against when a key id is unknown, so the miss costs what a hit costs.
-// Compared against when there is nothing to compare (an unknown key or token), so a miss costs
-// what a hit costs: as long as a secret hash (base64url of 32 bytes) and a raw key secret (43
-// base62 characters), and equal to neither.
-const UNMATCHABLE = '#'.repeat(43);
-
-/** The shared machinery of the methods. */
-export class VerifierContext {
+/**
+ * The shared machinery of the schemes: settings, the ports, the credential caches, failure
+ * accounting, and one way to build a refusal. What a scheme registered from outside gets too.
+ */
+export class VerifierContext implements Challenger {
   private readonly keys: LruCache<CachedKey>;
   private readonly tokens: LruCache<AccessToken & { readonly hash: string }>;
   private readonly revokedJtis: LruCache<boolean>;
 
   constructor(
     readonly settings: VerifierSettings,
-    readonly store: Store,
+    readonly credentials: CredentialSource,
+    invalidations: InvalidationBus,
     readonly nonces: NonceStore,
     readonly limiter: Limiter,
     readonly proxies: TrustedProxies,
@@ -90,7 +85,7 @@ export class VerifierContext {
     this.tokens = new LruCache<AccessToken & { readonly hash: string }>({ clock, ...cache });
     this.revokedJtis = new LruCache<boolean>({ clock, ...cache });
     // Revoke, rotate, disable, create: drop the cached copy at once (RFC-free, our promise).
-    store.context.invalidations.subscribe((event) => {
+    invalidations.subscribe((event) => {
       // A key's or an account's change may have revoked their tokens in the same transaction.
       if (event.kind === 'key') {
         this.keys.delete(event.id);
@@ -108,63 +103,65 @@ export class VerifierContext {
     });
   }
 
-  /** A refusal for `code`, with the challenges of the enabled schemes on 401. */
-  refuse(code: ErrorCode, extras: RefusalExtras = {}): Refusal {
-    const { status, meaning } = ERROR_CODES[code];
-    const refusal: {
-      ok: false;
-      status: number;
-      code: ErrorCode;
-      message: string;
-      challenge?: string[];
-      retryAfter?: number;
-      headers?: Record<string, string>;
-    } = { ok: false, status, code, message: extras.detail === undefined ? meaning : `${meaning} (${extras.detail})` };
-    if (status === 401) refusal.challenge = this.challenges(code, extras);
-    if (extras.retryAfter !== undefined) refusal.retryAfter = extras.retryAfter;
-    if (extras.headers !== undefined) refusal.headers = extras.headers;
-    return refusal;
+  /**
+   * A refusal for `code`. `presented` is the `Authorization` scheme (lower case) the request
+   * used: its challenge carries the details (RFC 6750 §3.1 `error`, `oauth_problem`).
+   */
+  refuse(code: ErrorCode, extras: RefusalExtras = {}, presented?: string): Refusal {
+    return makeRefusal(this, code, extras, presented);
   }
 
-  private challenges(code: ErrorCode, extras: RefusalExtras): string[] {
-    const realm = `realm="${this.settings.realm}"`;
-    const m = this.settings.methods;
-    const out: string[] = [];
-    if (m.has('basic')) out.push(`Basic ${realm}, charset="UTF-8"`);
-    if (m.has('api-key') || m.has('oauth2') || m.has('session')) {
-      out.push(extras.bearerPresented === true ? `Bearer ${realm}, error="invalid_token"` : `Bearer ${realm}`);
+  /** The challenges of a refusal (see {@link Challenger}). */
+  challenges(detail: ChallengeDetail, presented: string | undefined): string[] {
+    const { realm, schemes, registered } = this.settings;
+    if (detail.status === 401) {
+      const out: string[] = [];
+      const seen = new Set<string>();
+      for (const scheme of schemes) {
+        if (seen.has(scheme.httpScheme)) continue;
+        seen.add(scheme.httpScheme);
+        out.push(scheme.challenge(realm, scheme.httpScheme === presented ? detail : undefined));
+      }
+      return out;
     }
-    if (m.has('oauth1') || m.has('signed-session')) {
-      const problem = oauthProblem(code);
-      const params = { ...(problem === undefined ? {} : { oauth_problem: problem }), ...extras.oauthParams };
-      out.push(`OAuth ${[realm, ...Object.entries(params).map(([k, v]) => `${k}="${v}"`)].join(', ')}`);
+    if ((detail.status === 400 || detail.status === 403) && presented !== undefined) {
+      // Only a challenge that says something about the failure (Basic has nothing to say).
+      const scheme =
+        schemes.find((s) => s.httpScheme === presented) ?? registered.find((s) => s.httpScheme === presented);
+      const challenge = scheme?.challenge(realm, detail);
+      if (challenge !== undefined && challenge !== scheme?.challenge(realm)) return [challenge];
     }
-    return out;
+    return [];
+  }
+
+  /** The `Authorization` scheme a method's credentials travel in, if the method is registered. */
+  httpSchemeOf(method: AuthMethod): string | undefined {
+    return this.settings.registered.find((s) => s.method === method)?.httpScheme;
   }
 
   /** 429 when this address has failed too often. */
-  checkIp(transport: Transport): Refusal | undefined {
-    const state = this.limiter.check(addressFailures(transport.clientIp), this.settings.failuresPerIp);
+  async checkIp(transport: Transport): Promise<Refusal | undefined> {
+    const state = await this.limiter.check(addressFailures(transport.clientIp), this.settings.failuresPerIp);
     return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
   }
 
   /** 429 when this key id has failed too often. */
-  checkKeyFailures(rawId: string): Refusal | undefined {
-    const state = this.limiter.check(keyIdFailures(rawId), this.settings.failuresPerKey);
+  async checkKeyFailures(rawId: string): Promise<Refusal | undefined> {
+    const state = await this.limiter.check(keyIdFailures(rawId), this.settings.failuresPerKey);
     return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
   }
 
   /** Counts a failed attempt against the address and, when known, the key id. */
-  recordFailure(transport: Transport, rawId?: string): void {
-    this.limiter.hit(addressFailures(transport.clientIp), this.settings.failuresPerIp);
-    if (rawId !== undefined) this.limiter.hit(keyIdFailures(rawId), this.settings.failuresPerKey);
+  async recordFailure(transport: Transport, rawId?: string): Promise<void> {
+    await this.limiter.hit(addressFailures(transport.clientIp), this.settings.failuresPerIp);
+    if (rawId !== undefined) await this.limiter.hit(keyIdFailures(rawId), this.settings.failuresPerKey);
   }
 
   /** A key's credential from the cache or the store; null when the id is unknown. */
   async keyCredential(rawId: string): Promise<CachedKey> {
     const cached = this.keys.get(rawId);
     if (cached !== undefined) return cached;
-    const credential = (await this.store.keys.credential(rawId)) ?? null;
+    const credential = (await this.credentials.key(rawId)) ?? null;
     const entry: CachedKey = { credential };
     this.keys.set(rawId, entry);
     return entry;
@@ -190,10 +187,10 @@ export class VerifierContext {
   async accessToken(rawId: string, rawSecret: string): Promise<AccessToken | undefined> {
     let token = this.tokens.get(rawId);
     if (token === undefined) {
-      token = await this.store.tokens.lookup(rawId);
+      token = await this.credentials.accessToken(rawId);
       if (token !== undefined) this.tokens.set(rawId, token);
     }
-    const presented = hashSecret(this.store.context.keyring.pepper, rawSecret);
+    const presented = this.credentials.hashSecret(rawSecret);
     const matched = constantTimeEqual(token?.hash ?? UNMATCHABLE, presented);
     return matched ? token : undefined;
   }
@@ -205,7 +202,7 @@ export class VerifierContext {
   async jtiRevoked(jti: string): Promise<boolean> {
     let revoked = this.revokedJtis.get(jti);
     if (revoked === undefined) {
-      revoked = ((await this.store.tokens.lookup(jti))?.revokedAt ?? null) !== null;
+      revoked = ((await this.credentials.accessToken(jti))?.revokedAt ?? null) !== null;
       this.revokedJtis.set(jti, revoked);
     }
     return revoked;
@@ -231,7 +228,7 @@ export class VerifierContext {
   private liveSecrets(rawId: string, entry: CachedKey): NonNullable<CachedKey['opened']> {
     if (entry.credential === null) return [];
     const { credential } = entry;
-    entry.opened ??= this.store.keys.openSecrets(rawId, credential).map((secret, i) => ({
+    entry.opened ??= this.credentials.openKeySecrets(rawId, credential).map((secret, i) => ({
       secret,
       raw: identify(secret)?.secret ?? '',
       expiresAt: credential.secrets[i]?.expiresAt ?? null,
@@ -241,27 +238,28 @@ export class VerifierContext {
   }
 
   /** Refuses a key whose secret matched but whose state or settings forbid this method. */
-  keyProblem(credential: KeyCredential, method: AuthMethod & KeyMethod): Refusal | undefined {
+  keyProblem(credential: KeyCredential, method: AuthMethod, presented?: string): Refusal | undefined {
     const problem = keyStateProblem(credential, this.clock.now());
-    if (problem !== undefined) return this.refuse(problem);
-    const { methods } = credential.key;
-    if (methods !== null && !methods.includes(method)) return this.refuse('method_not_allowed', { detail: method });
+    if (problem !== undefined) return this.refuse(problem, {}, presented);
+    const methods: readonly string[] | null = credential.key.methods;
+    if (methods !== null && !methods.includes(method))
+      return this.refuse('method_not_allowed', { detail: method }, presented);
     return undefined;
   }
 
   /** The last step for a verified key: its own rate limit, usage counting, the principal. */
-  admit(
+  async admit(
     rawId: string,
     credential: KeyCredential,
-    method: AuthMethod & KeyMethod,
+    method: AuthMethod,
     scopes: readonly string[] = credential.key.scopes,
-  ): Outcome {
+  ): Promise<Outcome> {
     const { key } = credential;
     if (key.rateLimit !== null) {
-      const state = this.limiter.hit(`rate:${rawId}`, key.rateLimit);
+      const state = await this.limiter.hit(`rate:${rawId}`, key.rateLimit);
       if (!state.allowed) return this.refuse('rate_limited', { retryAfter: state.retryAfter });
     }
-    this.store.usage.record(rawId);
+    this.credentials.recordUse(rawId);
     const principal: Principal = { accountId: key.accountId, keyId: key.id, scopes, method };
     return { ok: true, principal };
   }

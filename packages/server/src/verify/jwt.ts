@@ -6,12 +6,10 @@
  * @packageDocumentation
  */
 
-import { identify } from '@keyward/core';
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { SIGNING_ALGORITHM } from '../store/signing-keys.js';
-import type { VerifierContext } from './context.js';
-import type { Transport } from './transport.js';
-import type { Outcome } from './types.js';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+
+/** The JWS algorithm of every signing key (RFC 8037 §3.1). */
+export const SIGNING_ALGORITHM = 'EdDSA';
 
 /** How the verifier checks JWT access tokens. */
 export interface JwtOptions {
@@ -58,39 +56,4 @@ export function looksLikeJwt(token: string): boolean {
 /** Resolves the option's keys once. */
 export function jwtKeyResolver(options: JwtOptions): JWTVerifyGetKey {
   return typeof options.keys === 'function' ? options.keys : createLocalJWKSet(options.keys);
-}
-
-/** A JWT presented as `Authorization: Bearer` (RFC 6750 §2.1). */
-export async function verifyJwtAccessToken(
-  ctx: VerifierContext,
-  transport: Transport,
-  token: string,
-  options: JwtOptions,
-  getKey: JWTVerifyGetKey,
-): Promise<Outcome> {
-  let payload: JWTPayload;
-  try {
-    payload = await verifyAccessTokenJwt(token, getKey, { ...options, now: ctx.clock.now() });
-  } catch (error) {
-    // Anything but a JOSE verdict (a store that cannot be read for the signing key) fails closed
-    // as 503 in the verifier, not as a bad token.
-    if (!(error instanceof errors.JOSEError)) throw error;
-    if (error instanceof errors.JWTExpired) return ctx.refuse('token_expired', { bearerPresented: true });
-    ctx.recordFailure(transport);
-    return ctx.refuse('token_invalid', { bearerPresented: true });
-  }
-  const client = typeof payload.client_id === 'string' ? identify(payload.client_id) : undefined;
-  const jti = payload.jti;
-  if (client?.type !== 'key_id' || client.id === undefined || typeof jti !== 'string') {
-    return ctx.refuse('token_invalid', { bearerPresented: true });
-  }
-  if (await ctx.jtiRevoked(jti)) return ctx.refuse('token_invalid', { bearerPresented: true });
-  const entry = await ctx.keyCredential(client.id);
-  const credential = entry.credential;
-  if (credential === null || payload.sub !== credential.key.accountId) {
-    return ctx.refuse('token_invalid', { bearerPresented: true });
-  }
-  // RFC 9068 §2.2.3: `scope` is a space-separated list, as in RFC 6749 §3.3.
-  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter((s) => s !== '') : [];
-  return ctx.keyProblem(credential, 'oauth2') ?? ctx.admit(client.id, credential, 'oauth2', scopes);
 }

@@ -1,17 +1,25 @@
 /**
  * Scope checks for a principal already verified, shared by the verifier and the route guards
- * of every adapter, so that all of them refuse alike.
+ * of every adapter and of the server, so that all of them refuse alike: 403
+ * `insufficient_scope` with the RFC 6750 §3.1 challenge of the scheme the principal used.
  *
  * @packageDocumentation
  */
 
-import { ERROR_CODES } from '@keyward/core';
+import type { VerifierContext } from './context.js';
 import type { Principal, Refusal } from './types.js';
 
 /** 403 `insufficient_scope` unless `principal` has every one of `scopes`. */
-export function checkScopes(principal: Principal, scopes: readonly string[]): Refusal | undefined {
+export function checkScopes(
+  ctx: VerifierContext,
+  principal: Principal,
+  scopes: readonly string[],
+): Refusal | undefined {
   const missing = scopes.filter((s) => !principal.scopes.includes(s));
   if (missing.length === 0) return undefined;
-  const { status, meaning } = ERROR_CODES.insufficient_scope;
-  return { ok: false, status, code: 'insufficient_scope', message: `${meaning} (requires ${missing.join(' ')})` };
+  return ctx.refuse(
+    'insufficient_scope',
+    { detail: `requires ${missing.join(' ')}`, scopes },
+    ctx.httpSchemeOf(principal.method),
+  );
 }

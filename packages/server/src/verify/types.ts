@@ -4,20 +4,17 @@
  * @packageDocumentation
  */
 
-import type { ErrorCode } from '@keyward/core';
+import { BUILTIN_METHODS, type BuiltinMethod } from '@keyward/core';
+import type { ErrorCode } from '../errors/codes.js';
 
-/** The authentication methods Keyward verifies. */
-export type AuthMethod = 'basic' | 'api-key' | 'oauth2' | 'oauth1' | 'session' | 'signed-session';
+/**
+ * An authentication method: one of Keyward's own ({@link BuiltinMethod}, from core's method
+ * table) or the name of a scheme registered from outside.
+ */
+export type AuthMethod = BuiltinMethod | (string & {});
 
-/** Every {@link AuthMethod}. */
-export const AUTH_METHODS: readonly AuthMethod[] = [
-  'basic',
-  'api-key',
-  'oauth2',
-  'oauth1',
-  'session',
-  'signed-session',
-];
+/** Every built-in {@link AuthMethod}, in the order of core's method table. */
+export const AUTH_METHODS: readonly BuiltinMethod[] = BUILTIN_METHODS;
 
 /** A request as an adapter hands it to the verifier. */
 export interface VerifyRequest {
@@ -44,9 +41,10 @@ export interface Principal {
   readonly method: AuthMethod;
 }
 
-/** A refusal, ready for an adapter to render. */
+/** A refusal, ready for an adapter to render with {@link renderRefusal}. */
 export interface Refusal {
   readonly ok: false;
+  /** The status of `code` in the server's error catalogue. */
   readonly status: number;
   readonly code: ErrorCode;
   /** Human-readable and secret-free. */

@@ -5,25 +5,35 @@
  * @packageDocumentation
  */
 
-import { parseBasicCredentials, parseBearerCredentials, splitAuthorizationHeader } from '@keyward/core';
-import { type Limit, type Limiter, MemoryLimiter } from '../state/limiter.js';
-import type { NonceStore } from '../state/nonces.js';
-import { type Clock, systemClock } from '../store/context.js';
-import type { Store } from '../store/index.js';
-import { DEFAULT_SESSION_IDLE_MS } from '../store/sessions.js';
+import { identify, parseBearerCredentials, splitAuthorizationHeader } from '@keyward/core';
+import type { ErrorCode } from '../errors/codes.js';
+import { MemoryLimiter } from '../state/limiter.js';
+import type { ApiKey } from '../store/keys.js';
 import { headerValue, VerifierContext } from './context.js';
-import { type JwtOptions, jwtKeyResolver, looksLikeJwt, verifyJwtAccessToken } from './jwt.js';
-import { verifyApiKeyToken, verifyBasic } from './key-secret.js';
-import { verifyOAuth1Request } from './oauth1.js';
+import { type JwtOptions, jwtKeyResolver } from './jwt.js';
+import { verifyKeySecret } from './key-secret.js';
+import {
+  type Clock,
+  type CredentialPorts,
+  DEFAULT_SESSION_IDLE_MS,
+  type Limit,
+  type Limiter,
+  type NonceStore,
+  StoreUnavailableError,
+  systemClock,
+} from './ports.js';
+import type { RefusalExtras } from './refusals.js';
+import type { Presented, RequestHead, Scheme } from './scheme.js';
+import { BUILTIN_SCHEMES } from './schemes/index.js';
+import type { SessionIpPolicy } from './schemes/session.js';
 import { checkScopes } from './scopes.js';
-import { type SessionIpPolicy, verifySessionToken } from './sessions.js';
-import { verifyAccessToken } from './tokens.js';
-import { TrustedProxies, transportOf } from './transport.js';
-import { AUTH_METHODS, type AuthMethod, type Outcome, type RouteOptions, type VerifyRequest } from './types.js';
+import { type Transport, TrustedProxies, transportOf } from './transport.js';
+import type { AuthMethod, Outcome, Principal, Refusal, RouteOptions, VerifyRequest } from './types.js';
 
 /** What a verifier is built from. */
 export interface VerifierOptions {
-  readonly store: Store;
+  /** Where credentials and invalidations come from: an open store, or any implementation of the ports. */
+  readonly store: CredentialPorts;
   readonly nonces: NonceStore;
   /** The public origin callers sign against (`https://api.example.com`). */
   readonly origin: string;
@@ -31,8 +41,13 @@ export interface VerifierOptions {
   readonly limiter?: Limiter | undefined;
   /** Proxies whose `X-Forwarded-For` / `-Proto` are believed: addresses or CIDR blocks. */
   readonly trustProxy?: readonly string[] | undefined;
-  /** Methods accepted. Default: all of them. */
+  /** Methods accepted, by scheme method name. Default: every registered scheme. */
   readonly methods?: readonly AuthMethod[] | undefined;
+  /**
+   * Schemes to register after Keyward's own (tried after them, in this order): an application's
+   * own authentication methods, verified and refused like the built-in ones.
+   */
+  readonly schemes?: readonly Scheme[] | undefined;
   /** OAuth 1.0a timestamp window, seconds either side. Default 300. */
   readonly timestampWindowSeconds?: number | undefined;
   /** Accept OAuth 1.0a PLAINTEXT (over TLS only). Default false. */
@@ -56,47 +71,76 @@ export interface VerifierOptions {
   /** End a signed session on a request with its token but a bad signature. Default false. */
   readonly voidSessionOnBadSignature?: boolean | undefined;
   /**
-   * Told about an error that made the verifier fail closed (503 `store_unavailable`), such as
-   * a database that cannot be reached. Never given a secret. Default: a process warning.
+   * Told about a store that could not be reached (the request failed closed, 503
+   * `store_unavailable`) and about a fault an adapter answered with 500 `internal_error`
+   * (`requestId` then names the response). Never given a secret. Default: a process warning.
    */
-  readonly onError?: ((error: unknown) => void) | undefined;
+  readonly onError?: ((error: unknown, info: { readonly requestId?: string | undefined }) => void) | undefined;
 }
 
 /** The `realm` of the challenges unless told otherwise (RFC 7235 §2.2). */
 export const DEFAULT_REALM = 'keyward';
 
+/** The outcome of {@link Verifier.verifyKeySecret}: on success, the key too. */
+export type KeySecretOutcome = { readonly ok: true; readonly principal: Principal; readonly key: ApiKey } | Refusal;
+
 /** A verifier. */
 export interface Verifier {
-  /** Who is calling and what they may do, or why not. Never throws on bad input. */
+  /**
+   * Who is calling and what they may do, or why not. Never rejects on bad input; rejects only on
+   * a fault (a bug, a sealed secret that does not open), which adapters answer with
+   * {@link Verifier.fault}: 500 `internal_error`.
+   */
   verify(req: VerifyRequest, route?: RouteOptions): Promise<Outcome>;
+  /**
+   * The one key-secret check (what Basic and the API key token use): a `kw_kid_…` key id and
+   * its `kw_sk_…` secret, for `method`. The OAuth endpoints authenticate their clients here.
+   */
+  verifyKeySecret(input: {
+    readonly transport: Transport;
+    readonly keyId: string;
+    readonly secret: string;
+    readonly method: AuthMethod;
+  }): Promise<KeySecretOutcome>;
+  /** 403 `insufficient_scope` (with its challenge) unless the principal has every scope. */
+  checkScopes(principal: Principal, scopes: readonly string[]): Refusal | undefined;
+  /** A refusal for `code`, with this verifier's challenges; `presented` is the Authorization scheme used. */
+  refuse(code: ErrorCode, extras?: RefusalExtras, presented?: string): Refusal;
+  /**
+   * The 500 `internal_error` refusal for a fault (`verify` rejected), after telling `onError`
+   * with the id of the response; the fault's message never reaches the client.
+   */
+  fault(error: unknown, requestId: string): Refusal;
+  /** Whether verifying this request needs its raw body (asked before reading it). */
+  needsBody(head: RequestHead): boolean;
+  /** Where the request comes from (forwarded headers believed from trusted proxies only). */
+  transportOf(req: Pick<VerifyRequest, 'headers' | 'remoteAddress' | 'secure'>): Transport;
+  /** The realm of the challenges. */
+  readonly realm: string;
 }
 
-// Which method a bearer token is for, by its prefix (RFC 6750 tokens are opaque to clients,
-// not to us); anything unrecognised is treated as an API key and refused as malformed.
-function bearerMethod(token: string): 'api-key' | 'oauth2' | 'session' {
-  if (token.startsWith('kw_at_') || looksLikeJwt(token)) return 'oauth2';
-  if (token.startsWith('kw_st_')) return 'session';
-  return 'api-key';
-}
-
-// Methods that put a secret on the wire: over plain HTTP only from loopback or a trusted proxy
-// that says https.
-function carriesSecret(method: AuthMethod): boolean {
-  return method === 'basic' || method === 'api-key' || method === 'oauth2' || method === 'session';
-}
-
-/** Builds a verifier. Throws `TypeError` on bad options (an origin that is not an origin, a bad CIDR). */
+/** Builds a verifier. Throws `TypeError` on bad options (an origin that is not an origin, a bad CIDR, an unknown method). */
 export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? systemClock;
   const realm = options.realm ?? DEFAULT_REALM;
   if (!/^[\x20-\x7e]*$/.test(realm) || /["\\]/.test(realm))
     throw new TypeError('realm must be printable ASCII without quotes');
   new URL(options.origin); // fail fast on a malformed origin
+  const registered = [...BUILTIN_SCHEMES, ...(options.schemes ?? [])];
+  const names = new Set<string>();
+  for (const scheme of registered) {
+    if (names.has(scheme.method)) throw new TypeError(`two schemes for method ${scheme.method}`);
+    names.add(scheme.method);
+  }
+  const enabled = new Set<string>(options.methods ?? names);
+  for (const method of enabled) if (!names.has(method)) throw new TypeError(`no scheme for method ${method}`);
+  const schemes = registered.filter((s) => enabled.has(s.method));
   const ctx = new VerifierContext(
     {
       origin: options.origin,
       realm,
-      methods: new Set(options.methods ?? AUTH_METHODS),
+      schemes,
+      registered,
       timestampWindowSeconds: options.timestampWindowSeconds ?? 300,
       plaintext: options.plaintext ?? false,
       apiKeyHeader: options.apiKeyHeader ?? false,
@@ -105,84 +149,121 @@ export function createVerifier(options: VerifierOptions): Verifier {
       sessionIpPolicy: options.sessionIpPolicy ?? 'revoke',
       sessionIdleMs: options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
       voidSessionOnBadSignature: options.voidSessionOnBadSignature ?? false,
+      jwt: options.jwt === undefined ? undefined : { options: options.jwt, getKey: jwtKeyResolver(options.jwt) },
     },
-    options.store,
+    options.store.credentials,
+    options.store.invalidations,
     options.nonces,
     options.limiter ?? new MemoryLimiter(clock),
     new TrustedProxies(options.trustProxy ?? []),
     clock,
     options.cache ?? {},
   );
-  const { methods } = ctx.settings;
-  const jwt = options.jwt === undefined ? undefined : { options: options.jwt, getKey: jwtKeyResolver(options.jwt) };
 
   async function dispatch(req: VerifyRequest, route: RouteOptions): Promise<Outcome> {
     const transport = transportOf(req, ctx.proxies);
-    const limited = ctx.checkIp(transport);
+    const limited = await ctx.checkIp(transport);
     if (limited !== undefined) return limited;
-    const insecure = (method: AuthMethod) => carriesSecret(method) && !transport.secure && !transport.loopback;
 
-    const authorization = headerValue(req, 'authorization');
-    if (authorization !== undefined) {
-      // Each scheme's credentials are parsed once, by that scheme's parser: an OAuth header goes
-      // whole to the OAuth 1.0a parser, which scans its parameters itself.
-      const split = splitAuthorizationHeader(authorization);
+    // The Authorization header is split once; each scheme reads its own credentials from it.
+    let authorization: Presented['authorization'];
+    const header = headerValue(req, 'authorization');
+    if (header !== undefined) {
+      const split = splitAuthorizationHeader(header);
       if (!split.ok) {
         if (split.code !== 'credentials_missing') return ctx.refuse(split.code, { detail: split.detail });
-      } else if (split.value.scheme === 'oauth') {
-        if (!methods.has('oauth1') && !methods.has('signed-session')) return ctx.refuse('scheme_unsupported');
-        return verifyOAuth1Request(ctx, transport, req, route);
-      } else if (split.value.scheme === 'basic') {
-        const basic = parseBasicCredentials(split.value.credentials);
-        if (!basic.ok) return ctx.refuse(basic.code, { detail: basic.detail });
-        if (!methods.has('basic')) return ctx.refuse('scheme_unsupported');
-        if (insecure('basic')) return ctx.refuse('transport_insecure');
-        return verifyBasic(ctx, transport, basic.value.userId, basic.value.password);
       } else if (split.value.scheme === 'bearer') {
+        // RFC 6750 §2.1: one token68; checked here once for every bearer scheme.
         const bearer = parseBearerCredentials(split.value.credentials);
-        if (!bearer.ok) return ctx.refuse(bearer.code, { detail: bearer.detail });
-        const token = bearer.value.token;
-        const method = bearerMethod(token);
-        if (!methods.has(method)) return ctx.refuse('scheme_unsupported', { bearerPresented: true });
-        if (insecure(method)) return ctx.refuse('transport_insecure');
-        if (method === 'oauth2') {
-          if (jwt !== undefined && looksLikeJwt(token))
-            return verifyJwtAccessToken(ctx, transport, token, jwt.options, jwt.getKey);
-          return verifyAccessToken(ctx, transport, token);
-        }
-        if (method === 'session') return verifySessionToken(ctx, transport, token);
-        return verifyApiKeyToken(ctx, transport, token);
-      } else {
-        return ctx.refuse('scheme_unsupported');
+        if (!bearer.ok) return ctx.refuse(bearer.code, { detail: bearer.detail }, 'bearer');
+        authorization = { scheme: 'bearer', credentials: bearer.value.token };
+      } else authorization = split.value;
+    }
+    const presented: Presented = { request: req, transport, authorization, route, memo: new Map() };
+
+    let unsupported = false;
+    for (const scheme of registered) {
+      const claim = scheme.claim(presented, ctx);
+      if (claim === undefined) continue;
+      if (!enabled.has(scheme.method)) {
+        // Another enabled scheme may still take it (the two OAuth 1.0a schemes share a parse).
+        unsupported = true;
+        continue;
       }
+      if (!('claimed' in claim)) return claim;
+      if (scheme.sendsSecret && !transport.secure && !transport.loopback)
+        return ctx.refuse('transport_insecure', {}, authorization?.scheme);
+      return scheme.verify(claim.claimed, presented, ctx);
     }
-    const apiKey = ctx.settings.apiKeyHeader ? headerValue(req, 'x-api-key') : undefined;
-    if (apiKey !== undefined && methods.has('api-key')) {
-      if (insecure('api-key')) return ctx.refuse('transport_insecure');
-      return verifyApiKeyToken(ctx, transport, apiKey.trim());
+    if (unsupported) return ctx.refuse('scheme_unsupported', {}, authorization?.scheme);
+    if (authorization === undefined) return ctx.refuse('credentials_missing');
+    // A bearer token no scheme recognises is malformed (RFC 6750 §3.1 invalid_token); any other
+    // scheme is one this server does not accept.
+    if (authorization.scheme === 'bearer') {
+      await ctx.recordFailure(transport);
+      return ctx.refuse('malformed_token', {}, 'bearer');
     }
-    // Protocol parameters may also travel in the query or a form body (RFC 5849 §3.5.2, §3.5.3).
-    if (methods.has('oauth1') && (req.url.includes('oauth_') || req.body !== undefined)) {
-      const outcome = await verifyOAuth1Request(ctx, transport, req, route);
-      if (outcome.ok || outcome.code !== 'credentials_missing') return outcome;
-    }
-    return ctx.refuse('credentials_missing');
+    return ctx.refuse('scheme_unsupported');
   }
 
-  const onError = options.onError ?? ((error: unknown) => process.emitWarning(`keyward verifier: ${String(error)}`));
+  const onError =
+    options.onError ??
+    ((error: unknown, info: { readonly requestId?: string | undefined }) =>
+      process.emitWarning(
+        `keyward verifier: ${String(error)}${info.requestId === undefined ? '' : ` (request ${info.requestId})`}`,
+      ));
+
+  // A store that is down fails closed (503), never open; anything else is a fault and rejects.
+  const failClosed = (error: unknown): Refusal => {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    onError(error, {});
+    return ctx.refuse('store_unavailable');
+  };
 
   return {
+    realm,
     async verify(req, route = {}) {
       let outcome: Outcome;
       try {
         outcome = await dispatch(req, route);
       } catch (error) {
-        // A store that is down fails closed, never open.
-        onError(error);
-        return ctx.refuse('store_unavailable');
+        return failClosed(error);
       }
       if (!outcome.ok || route.scopes === undefined) return outcome;
-      return checkScopes(outcome.principal, route.scopes) ?? outcome;
+      return checkScopes(ctx, outcome.principal, route.scopes) ?? outcome;
     },
+    async verifyKeySecret({ transport, keyId, secret, method }) {
+      try {
+        const limited = await ctx.checkIp(transport);
+        if (limited !== undefined) return limited;
+        const id = identify(keyId);
+        const parts = identify(secret);
+        if (
+          id?.type !== 'key_id' ||
+          id.id === undefined ||
+          parts?.type !== 'key_secret' ||
+          parts.secret === undefined
+        ) {
+          await ctx.recordFailure(transport, id?.type === 'key_id' ? id.id : undefined);
+          return ctx.refuse('malformed_token', { detail: 'expected a kw_kid_ key id and a kw_sk_ secret' }, 'basic');
+        }
+        const outcome = await verifyKeySecret(ctx, transport, method, id.id, parts.secret, 'basic');
+        if (!outcome.ok) return outcome;
+        // The key was just read (or found in the cache): this costs no query.
+        const { credential } = await ctx.keyCredential(id.id);
+        if (credential === null) return ctx.refuse('key_unknown', {}, 'basic');
+        return { ...outcome, key: credential.key };
+      } catch (error) {
+        return failClosed(error);
+      }
+    },
+    checkScopes: (principal, scopes) => checkScopes(ctx, principal, scopes),
+    fault(error, requestId) {
+      onError(error, { requestId });
+      return ctx.refuse('internal_error');
+    },
+    refuse: (code, extras, presented) => ctx.refuse(code, extras, presented),
+    needsBody: (head) => schemes.some((s) => s.needsBody(head)),
+    transportOf: (req) => transportOf(req as VerifyRequest, ctx.proxies),
   };
 }

@@ -1,27 +1,21 @@
 /**
  * Client authentication at the OAuth endpoints (RFC 6749 §2.3.1): the client is an API key,
  * `client_id` = `kw_kid_…`, `client_secret` = `kw_sk_…`, sent either as HTTP Basic
- * (`client_secret_basic`) or in the form body (`client_secret_post`), never both. Failures are
- * counted per client address and per key id, in the limiter the verifier uses, so guessing at the
- * token endpoint and guessing at a protected route share one budget.
+ * (`client_secret_basic`) or in the form body (`client_secret_post`), never both. The check
+ * itself is the verifier's one key-secret check, the one HTTP Basic uses: one failure
+ * accounting (per client address and per key id), one equal-cost miss, one state check.
  *
  * @packageDocumentation
  */
 
-import {
-  constantTimeEqual,
-  formatKeywardString,
-  formDecode,
-  hashSecret,
-  identify,
-  parseAuthorization,
-} from '@keyward/core';
+import { formatKeywardString, formDecode, parseAuthorization } from '@keyward/core';
 import type { FastifyRequest } from 'fastify';
-import { addressFailures, keyIdFailures } from '../../state/limiter.js';
-import { type ApiKey, keyStateProblem } from '../../store/keys.js';
+import { addressFailures } from '../../state/limiter.js';
+import { type ApiKey, parseKeyId } from '../../store/keys.js';
 import type { Transport } from '../../verify/transport.js';
+import type { Refusal } from '../../verify/types.js';
 import { clientTransport, type ServerContext } from '../context.js';
-import { guardStore, OAuthError } from './errors.js';
+import { OAuthError } from './errors.js';
 import type { OAuthParams } from './form.js';
 
 /** An authenticated client: a usable key that may use OAuth 2.0. */
@@ -31,10 +25,6 @@ export interface OAuthClient {
   readonly key: ApiKey;
   readonly transport: Transport;
 }
-
-// Compared against when the key id is unknown, so that a miss does the work of a hit: as long as
-// a secret hash (base64url of 32 bytes), and equal to none.
-const UNMATCHABLE = '#'.repeat(43);
 
 function tooMany(retryAfter: number): OAuthError {
   return new OAuthError('temporarily_unavailable', 'too many failed client authentications; retry later', {
@@ -54,7 +44,7 @@ export function secretBearingGuard(kw: ServerContext) {
     if (!transport.secure && !transport.loopback) {
       throw new OAuthError('invalid_request', 'this endpoint takes a client secret and must be called over https');
     }
-    const state = kw.limiter.check(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
+    const state = await kw.limiter.check(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
     if (!state.allowed) throw tooMany(state.retryAfter);
   };
 }
@@ -92,9 +82,36 @@ function presented(request: FastifyRequest, params: OAuthParams): { id: string; 
   return { id, secret };
 }
 
+/** What a refusal of the key-secret check becomes at an OAuth endpoint (RFC 6749 §5.2). */
+function toOAuth(refusal: Refusal): OAuthError {
+  switch (refusal.code) {
+    case 'rate_limited':
+      return tooMany(refusal.retryAfter ?? 1);
+    case 'store_unavailable':
+      return new OAuthError('temporarily_unavailable', 'the credential store cannot be reached; try again later', {
+        headers: { 'retry-after': '1' },
+      });
+    case 'method_not_allowed':
+      // RFC 6749 §5.2: "The authenticated client is not authorized to use this authorization grant type."
+      return new OAuthError('unauthorized_client', 'this key may not use OAuth 2.0');
+    case 'key_revoked':
+      return new OAuthError('invalid_client', 'the key is revoked');
+    case 'key_disabled':
+      return new OAuthError('invalid_client', 'the key is disabled');
+    case 'key_expired':
+      return new OAuthError('invalid_client', 'the key has expired');
+    case 'account_disabled':
+      return new OAuthError('invalid_client', 'the account is disabled');
+    case 'malformed_token':
+      return new OAuthError('invalid_client', 'client_id must be a kw_kid_ key id and client_secret a kw_sk_ secret');
+    default:
+      return new OAuthError('invalid_client', 'unknown client or wrong secret');
+  }
+}
+
 /**
  * Authenticates the client of an OAuth request, or throws the OAuth error to answer with:
- * 401 `invalid_client` (with `WWW-Authenticate: Basic`), 400 `invalid_request` (two methods at
+ * 401 `invalid_client` (with the Basic challenge), 400 `invalid_request` (two methods at
  * once), 400 `unauthorized_client` (the key may not use OAuth 2.0), 429 (too many failures),
  * 503 (store down). An unknown key id and a wrong secret answer alike and cost alike.
  */
@@ -104,64 +121,24 @@ export async function authenticateClient(
   params: OAuthParams,
 ): Promise<OAuthClient> {
   const transport = clientTransport(kw, request);
-  const failure = (rawId?: string) => {
-    kw.limiter.hit(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
-    if (rawId !== undefined) kw.limiter.hit(keyIdFailures(rawId), kw.config.limits.failuresPerKey);
-  };
   let credentials: { id: string; secret: string };
   try {
     credentials = presented(request, params);
   } catch (error) {
-    if (error instanceof OAuthError && error.code === 'invalid_client') failure();
+    // A client that could not even say who it is counts against its address.
+    if (error instanceof OAuthError && error.code === 'invalid_client')
+      await kw.limiter.hit(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
     throw error;
   }
-  const id = identify(credentials.id);
-  const secret = identify(credentials.secret);
-  const rawId = id?.type === 'key_id' ? id.id : undefined;
-  if (rawId === undefined || secret?.type !== 'key_secret' || secret.secret === undefined) {
-    failure(rawId);
-    throw new OAuthError('invalid_client', 'client_id must be a kw_kid_ key id and client_secret a kw_sk_ secret');
-  }
-  const limited = kw.limiter.check(keyIdFailures(rawId), kw.config.limits.failuresPerKey);
-  if (!limited.allowed) throw tooMany(limited.retryAfter);
-
-  const rawSecret = secret.secret;
-  const { store } = kw;
-  const credential = await guardStore(kw, request, async () => {
-    const found = await store.keys.credential(rawId);
-    // A known key costs a second query (its secrets): an unknown one makes the same query, so
-    // that the answer time does not tell whether the id exists.
-    if (found === undefined) {
-      await store.context.db.selectFrom('key_secrets').select('secret_hash').where('key_id', '=', rawId).execute();
-    }
-    return found;
+  const outcome = await kw.verifier.verifyKeySecret({
+    transport,
+    keyId: credentials.id,
+    secret: credentials.secret,
+    method: 'oauth2',
   });
-  const hash = hashSecret(store.context.keyring.pepper, rawSecret);
-  let matched = false;
-  // Every valid secret is compared, with no early exit (two during a rotation's grace period).
-  for (const s of credential?.secrets ?? [{ hash: UNMATCHABLE }]) matched = constantTimeEqual(s.hash, hash) || matched;
-  if (credential === undefined || !matched) {
-    failure(rawId);
-    throw new OAuthError('invalid_client', 'unknown client or wrong secret');
-  }
-  // The key's state is told only once its secret matched, as the verifier does.
-  const problem = keyStateProblem(credential, kw.clock.now());
-  if (problem !== undefined) {
-    const why = {
-      key_revoked: 'the key is revoked',
-      key_disabled: 'the key is disabled',
-      key_expired: 'the key has expired',
-      account_disabled: 'the account is disabled',
-    }[problem];
-    throw new OAuthError('invalid_client', why);
-  }
-  const { methods } = credential.key;
-  if (methods !== null && !methods.includes('oauth2')) {
-    // RFC 6749 §5.2: "The authenticated client is not authorized to use this authorization grant type."
-    throw new OAuthError('unauthorized_client', 'this key may not use OAuth 2.0');
-  }
-  store.usage.record(rawId);
-  return { rawId, key: credential.key, transport };
+  if (!outcome.ok) throw toOAuth(outcome);
+  const rawId = parseKeyId(outcome.key.id) ?? '';
+  return { rawId, key: outcome.key, transport };
 }
 
 /** The `kw_kid_…` form of a raw key id, as `client_id` is written in tokens and introspection. */

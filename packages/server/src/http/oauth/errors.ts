@@ -9,6 +9,7 @@
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { basicChallenge } from '../../verify/refusals.js';
 import type { ServerContext } from '../context.js';
 
 /**
@@ -31,9 +32,6 @@ export const OAUTH_ERRORS = {
 /** One of {@link OAUTH_ERRORS}. */
 export type OAuthErrorCode = keyof typeof OAUTH_ERRORS;
 
-/** The challenge of a 401 `invalid_client` (RFC 6749 §5.2): the client authenticates with Basic. */
-export const CLIENT_CHALLENGE = 'Basic realm="keyward"';
-
 /** Headers of every OAuth endpoint response that may carry a token or say something about one (RFC 6749 §5.1). */
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
@@ -51,10 +49,7 @@ export class OAuthError extends Error {
   ) {
     super(`${code}: ${description}`);
     this.status = options.status ?? OAUTH_ERRORS[code];
-    this.headers = {
-      ...(this.status === 401 ? { 'www-authenticate': CLIENT_CHALLENGE } : {}),
-      ...options.headers,
-    };
+    this.headers = { ...options.headers };
   }
 }
 
@@ -81,11 +76,16 @@ function describe(text: string): string {
   return clean === '' ? 'request refused' : clean;
 }
 
-/** Sends an OAuth error response. */
+/**
+ * Sends an OAuth error response. A 401 `invalid_client` carries the Basic challenge (RFC 6749
+ * §5.2: the client authenticates with HTTP Basic), in the verifier's realm.
+ */
 export function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
+  const challenge =
+    error.status === 401 ? { 'www-authenticate': basicChallenge(reply.server.kw.verifier.realm) } : undefined;
   return reply
     .code(error.status)
-    .headers({ ...NO_STORE, ...error.headers })
+    .headers({ ...NO_STORE, ...challenge, ...error.headers })
     .send({ error: error.code, error_description: describe(error.description) });
 }
 
@@ -102,6 +102,7 @@ export async function guardStore<T>(
     return await operation();
   } catch (error) {
     if (error instanceof OAuthError) throw error;
+    // Everything a store operation throws is the store failing: fail closed, retry later.
     kw.metrics.storeErrors.inc({ source: 'oauth' });
     request.log.error({ err: error }, 'oauth endpoint failed closed');
     throw new OAuthError('temporarily_unavailable', 'the credential store cannot be reached; try again later', {

@@ -6,7 +6,7 @@
  */
 
 import type { FastifyRequest } from 'fastify';
-import { MAX_TOKEN_TTL_SECONDS } from '../config.js';
+import { MAX_TOKEN_TTL_SECONDS } from '../../config/index.js';
 import type { ServerContext } from '../context.js';
 import type { OAuthClient } from './client-auth.js';
 import { guardStore, OAuthError } from './errors.js';

@@ -11,12 +11,12 @@
  */
 
 import { errors, type JWTPayload, SignJWT } from 'jose';
+import type { KeywardConfig } from '../../config/index.js';
 import type { Clock } from '../../store/context.js';
 import type { Store } from '../../store/index.js';
 import { SIGNING_ALGORITHM, type SigningKey } from '../../store/signing-keys.js';
 import type { AccessToken } from '../../store/tokens.js';
 import { ACCESS_TOKEN_TYP, type JwtOptions, verifyAccessTokenJwt } from '../../verify/jwt.js';
-import type { KeywardConfig } from '../config.js';
 import { clientIdOf } from './client-auth.js';
 
 /** The `aud` of every JWT the server issues: its own public URL. */

@@ -10,12 +10,10 @@ import { constantTimeEqual, hashSecret, identify } from '@keyward/core';
 import type { FastifyRequest } from 'fastify';
 import type { AccessToken } from '../../store/tokens.js';
 import { looksLikeJwt } from '../../verify/jwt.js';
+import { UNMATCHABLE } from '../../verify/ports.js';
 import type { ServerContext } from '../context.js';
 import { guardStore } from './errors.js';
 import { verifyOwnJwt } from './jwt.js';
-
-// Compared against when no row exists, so that a miss does the work of a hit.
-const UNMATCHABLE = '#'.repeat(43);
 
 /** A token found from its string; `audience` is set for a JWT. */
 export interface FoundToken {
