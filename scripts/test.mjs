@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: lint and format check, type-check, then every test of every package, with a
-// per-package summary at the end. Exits non-zero if any step fails.
+// `npm test`: lint and format check, type-check, build, packaging checks (publint, attw), then
+// every test of every package, with a per-package summary at the end. Exits non-zero if any
+// step fails.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,19 @@ results.push([
   'build (tsc -b)',
   step('build', bin('tsc'), ['-b', 'packages/core', 'packages/client', 'packages/server']),
 ]);
+
+// Each package as npm would publish it, from the dist/ just built: publint checks the
+// package.json against the packed files (exports, types, files); Are the Types Wrong checks
+// that every export resolves to its types. Both pack locally and need no network. The packages
+// are ESM only, so attw's esm-only profile leaves out CommonJS and node10 resolution.
+for (const pkg of ['core', 'client', 'server']) {
+  const dir = join('packages', pkg);
+  results.push([`publint ${pkg}`, step(`publint ${pkg}`, bin('publint'), ['--strict', dir])]);
+  results.push([
+    `attw ${pkg}`,
+    step(`attw ${pkg}`, bin('attw'), ['--pack', dir, '--profile', 'esm-only', '--format', 'table-flipped']),
+  ]);
+}
 
 const outDir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
 const report = join(outDir, 'vitest.json');

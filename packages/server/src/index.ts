@@ -1,5 +1,9 @@
 /**
- * `@keyward/server`: the verifier, storage, framework adapters and the `keyward` command.
+ * `@keyward/server`: the verifier, storage, HTTP server and framework adapters, all in one
+ * import. An app that embeds only the middleware imports a subpath instead
+ * (`@keyward/server/express`, `/fastify`, `/fetch`, `/passport`, `/verify`, `/store`,
+ * `/server`; see src/entry/), which loads no web framework or database driver it does not use.
+ * The `keyward` command is reached through its `bin` only, not from here.
  *
  * @packageDocumentation
  */
@@ -22,18 +26,24 @@ export {
   type PassportActions,
   passportRefusalHandler,
 } from './adapters/passport.js';
-export { createProgram, main, VERSION } from './cli/main.js';
-export { createServer, type KeywardServer, type ServerOptions } from './http/app.js';
 export {
   ConfigError,
   type ConfigSources,
   type KeywardConfig,
   type KeywardConfigInput,
   loadConfig,
-} from './http/config.js';
+} from './config/index.js';
+export { ERROR_CODES, type ErrorCode, type ErrorCodeInfo, isErrorCode, statusOf } from './errors/codes.js';
+export { createServer, type KeywardServer, type ServerOptions } from './http/app.js';
 export { createKeyward, type Keyward } from './keyward.js';
 export { LruCache } from './state/cache.js';
 export { type Limit, type Limiter, MemoryLimiter } from './state/limiter.js';
-export { MemoryNonceStore, type NonceStore, NonceStoreUnavailableError, SqlNonceStore } from './state/nonces.js';
+export {
+  MemoryNonceStore,
+  type MemoryNonceStoreOptions,
+  type NonceStore,
+  NonceStoreUnavailableError,
+  SqlNonceStore,
+} from './state/nonces.js';
 export * from './store/index.js';
 export * from './verify/index.js';
