@@ -24,6 +24,7 @@ const EXPECTED: Record<string, RegExp[]> = {
   'core-identify': [/^api_key\nundefined\n$/],
   cli: [/^role: +admin$/m, /billing-sync/],
   fastify: [/^200 api-key$/m],
+  'custom-scheme': [/^200 demo-hmac$/m, /^401 .*Demo realm="keyward"/m],
   express: [
     /^basic \{ caller: 'kw_kid_\w+', method: 'basic' \}$/m,
     /^api-key \{ caller: 'kw_kid_\w+', method: 'api-key' \}$/m,
