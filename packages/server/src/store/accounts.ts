@@ -219,7 +219,7 @@ export class Accounts {
         objectId: account.id,
       });
     });
-    this.ctx.invalidations.publish({ kind: 'account', id: account.id });
+    await this.ctx.invalidations.publish({ kind: 'account', id: account.id });
     return succeed({ ...account, status, updatedAt: now });
   }
 
@@ -281,7 +281,7 @@ export class Accounts {
     });
     if (outcome === undefined) return fail('password_incorrect');
     // Cached access tokens of the account are dropped at once (sessions are read per request).
-    this.ctx.invalidations.publish({ kind: 'account', id: row.id });
+    await this.ctx.invalidations.publish({ kind: 'account', id: row.id });
     return succeed({ account: toAccount({ ...row, password_hash: passwordHash, updated_at: now }), ...outcome });
   }
 
@@ -357,8 +357,8 @@ export class Accounts {
       return { keyIds, removed };
     });
     if (outcome === undefined) return fail('account_not_found');
-    this.ctx.invalidations.publish({ kind: 'account', id: account.id });
-    for (const id of outcome.keyIds) this.ctx.invalidations.publish({ kind: 'key', id });
+    await this.ctx.invalidations.publish({ kind: 'account', id: account.id });
+    for (const id of outcome.keyIds) await this.ctx.invalidations.publish({ kind: 'key', id });
     return succeed({ account, removed: outcome.removed });
   }
 }

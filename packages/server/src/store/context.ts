@@ -39,7 +39,8 @@ export interface StoreContext {
   readonly db: Kysely<Database>;
   readonly keyring: Keyring;
   readonly clock: Clock;
-  readonly invalidations: Invalidations;
+  /** Where changes that make cached credentials stale are published (awaited before a change returns). */
+  readonly invalidations: InvalidationBus;
   readonly random?: RandomBytes | undefined;
 }
 

@@ -53,6 +53,12 @@ export interface StoreConfig {
   /** How long a JWT signing key signs before the next one is made, in milliseconds. Default 30 days. */
   readonly signingKeyRotationMs?: number | undefined;
   /**
+   * Where changes to keys, accounts and tokens are published; every verifier on this store
+   * subscribes. Default: this process only ({@link Invalidations}); a shared bus reaches every
+   * instance.
+   */
+  readonly invalidations?: InvalidationBus | undefined;
+  /**
    * Whether a missing SQLite data directory, database and key files may be created: the server
    * does on its first start (the default). With `false` (every command but `serve`), a store
    * that is not there is refused with a {@link StoreNotFoundError} and nothing is created.
@@ -127,7 +133,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       db: database.db,
       keyring,
       clock: config.clock ?? systemClock,
-      invalidations: new Invalidations(),
+      invalidations: config.invalidations ?? new Invalidations(),
     };
     const audit = new AuditLog(context);
     const usage = new UsageCounter(context);

@@ -305,7 +305,7 @@ export class Keys {
     else await write(within);
     // Before the caller's commit when `within` is given: harmless, as nobody can have asked
     // for (and so cached) an id that was made a moment ago and not yet returned.
-    this.ctx.invalidations.publish({ kind: 'key', id: generated.id });
+    await this.ctx.invalidations.publish({ kind: 'key', id: generated.id });
     return succeed({ key: toKey(row), id: generated.keyId, secret: generated.keySecret, token: generated.token });
   }
 
@@ -353,7 +353,7 @@ export class Keys {
       if (!changed.ok) return changed;
       return succeed(toKey(changed.value));
     });
-    if (result.ok) this.ctx.invalidations.publish({ kind: 'key', id: rawId });
+    if (result.ok) await this.ctx.invalidations.publish({ kind: 'key', id: rawId });
     return result;
   }
 

@@ -125,7 +125,7 @@ export class AccessTokens {
   async revoke(rawId: string, actor?: Actor): Promise<boolean> {
     const entry = { action: 'token.revoke', objectType: 'access_token', objectId: rawId };
     const revoked = await endRow(this.ctx, 'access_tokens', rawId, { audit: this.audit, actor, entry });
-    this.ctx.invalidations.publish({ kind: 'token', id: rawId });
+    await this.ctx.invalidations.publish({ kind: 'token', id: rawId });
     return revoked;
   }
 
