@@ -23,7 +23,6 @@ import { openStore, type Store } from '../store/index.js';
 import { purgeEnded } from '../store/maintenance.js';
 import { StoreUnavailableError } from '../verify/ports.js';
 import type { Scheme } from '../verify/scheme.js';
-import { TrustedProxies } from '../verify/transport.js';
 import { createVerifier } from '../verify/verifier.js';
 import { accountRoutes } from './accounts/index.js';
 import { adminRoutes } from './admin/index.js';
@@ -163,8 +162,7 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     }),
     metrics,
   );
-  const proxies = new TrustedProxies(config.trustProxy);
-  const context: ServerContext = { config, store, verifier, nonces, limiter, clock, metrics, proxies };
+  const context: ServerContext = { config, store, verifier, nonces, limiter, clock, metrics };
   app.decorate('kw', context);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));

@@ -14,7 +14,7 @@ import type { Limiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
 import type { Clock } from '../store/context.js';
 import type { Account, Actor, Store } from '../store/index.js';
-import { type Transport, type TrustedProxies, transportOf } from '../verify/transport.js';
+import type { Transport } from '../verify/transport.js';
 import type { Principal } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { ApiError } from './errors.js';
@@ -29,13 +29,11 @@ export interface ServerContext {
   readonly limiter: Limiter;
   readonly clock: Clock;
   readonly metrics: Metrics;
-  /** The configured trusted proxies: `X-Forwarded-*` are believed from these only, as in the verifier. */
-  readonly proxies: TrustedProxies;
 }
 
 /** Where a request comes from, as the verifier sees it (forwarded headers from trusted proxies only). */
 export function clientTransport(ctx: ServerContext, request: FastifyRequest): Transport {
-  return transportOf(fromNodeRequest(request.raw), ctx.proxies);
+  return ctx.verifier.transportOf(fromNodeRequest(request.raw));
 }
 
 declare module 'fastify' {

@@ -47,7 +47,7 @@ export function isLoopback(address: string): boolean {
   return family === 4 ? a.startsWith('127.') : a === '::1';
 }
 
-function header(req: VerifyRequest, name: string): string | undefined {
+function header(req: Pick<VerifyRequest, 'headers'>, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(',') : (v as string | undefined);
 }
@@ -63,7 +63,10 @@ export interface Transport {
 }
 
 /** Works out the {@link Transport} of a request. Forwarding headers from anyone else are ignored. */
-export function transportOf(req: VerifyRequest, proxies: TrustedProxies): Transport {
+export function transportOf(
+  req: Pick<VerifyRequest, 'headers' | 'remoteAddress' | 'secure'>,
+  proxies: TrustedProxies,
+): Transport {
   const peer = req.remoteAddress;
   if (!proxies.has(peer)) return { clientIp: peer, secure: req.secure, loopback: isLoopback(peer) };
   // RFC 7239 §5.2 / X-Forwarded-For: walk from the right, skipping our own trusted proxies.
