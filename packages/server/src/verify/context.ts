@@ -20,6 +20,7 @@ import {
   type InvalidationBus,
   type Limit,
   type Limiter,
+  type LimitState,
   type NonceStore,
   UNMATCHABLE,
 } from './ports.js';
@@ -139,16 +140,21 @@ export class VerifierContext implements Challenger {
     return this.settings.registered.find((s) => s.method === method)?.httpScheme;
   }
 
-  /** 429 when this address has failed too often. */
-  async checkIp(transport: Transport): Promise<Refusal | undefined> {
-    const state = await this.limiter.check(addressFailures(transport.clientIp), this.settings.failuresPerIp);
+  // A limiter in memory answers at once: no promise (and no extra turn of the event loop) on
+  // the hot path then; a shared one answers with a promise, which the caller awaits.
+  private limitRefusal(state: LimitState | Promise<LimitState>): Refusal | undefined | Promise<Refusal | undefined> {
+    if (state instanceof Promise) return state.then((s) => this.limitRefusal(s) as Refusal | undefined);
     return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
   }
 
-  /** 429 when this key id has failed too often. */
-  async checkKeyFailures(rawId: string): Promise<Refusal | undefined> {
-    const state = await this.limiter.check(keyIdFailures(rawId), this.settings.failuresPerKey);
-    return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
+  /** 429 when this address has failed too often (a promise only when the limiter answers with one). */
+  checkIp(transport: Transport): Refusal | undefined | Promise<Refusal | undefined> {
+    return this.limitRefusal(this.limiter.check(addressFailures(transport.clientIp), this.settings.failuresPerIp));
+  }
+
+  /** 429 when this key id has failed too often (a promise only when the limiter answers with one). */
+  checkKeyFailures(rawId: string): Refusal | undefined | Promise<Refusal | undefined> {
+    return this.limitRefusal(this.limiter.check(keyIdFailures(rawId), this.settings.failuresPerKey));
   }
 
   /** Counts a failed attempt against the address and, when known, the key id. */
@@ -247,24 +253,28 @@ export class VerifierContext implements Challenger {
     return undefined;
   }
 
-  /** The last step for a verified key: its own rate limit, usage counting, the principal. */
-  async admit(
+  /**
+   * The last step for a verified key: its own rate limit, usage counting, the principal. A
+   * promise only when the key has a rate limit and the limiter answers with one.
+   */
+  admit(
     rawId: string,
     credential: KeyCredential,
     method: AuthMethod,
     scopes: readonly string[] = credential.key.scopes,
-  ): Promise<Outcome> {
+  ): Outcome | Promise<Outcome> {
     const { key } = credential;
-    if (key.rateLimit !== null) {
-      const state = await this.limiter.hit(`rate:${rawId}`, key.rateLimit);
-      if (!state.allowed) return this.refuse('rate_limited', { retryAfter: state.retryAfter });
-    }
-    this.credentials.recordUse(rawId);
     const principal: Principal = { accountId: key.accountId, keyId: key.id, scopes, method };
-    return { ok: true, principal };
+    const admitted = (): Outcome => {
+      this.credentials.recordUse(rawId);
+      return { ok: true, principal };
+    };
+    if (key.rateLimit === null) return admitted();
+    const limited = this.limitRefusal(this.limiter.hit(`rate:${rawId}`, key.rateLimit));
+    if (limited instanceof Promise) return limited.then((refusal) => refusal ?? admitted());
+    return limited ?? admitted();
   }
 }
-
 /** A header's single value (lists joined), or undefined. */
 export function headerValue(req: VerifyRequest, name: string): string | undefined {
   const v = req.headers[name];

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import { identify } from '@keyward/core';
 import type { VerifierContext } from './context.js';
 import type { Transport } from './transport.js';
 import type { AuthMethod, Outcome } from './types.js';
@@ -23,7 +24,8 @@ export async function verifyKeySecret(
   rawSecret: string,
   presented: string | undefined,
 ): Promise<Outcome> {
-  const limited = await ctx.checkKeyFailures(rawId);
+  let limited = ctx.checkKeyFailures(rawId);
+  if (limited instanceof Promise) limited = await limited;
   if (limited !== undefined) return limited;
   const entry = await ctx.keyCredential(rawId);
   if (!ctx.secretMatches(rawId, entry, rawSecret) || entry.credential === null) {
@@ -31,4 +33,29 @@ export async function verifyKeySecret(
     return ctx.refuse('key_unknown', {}, presented);
   }
   return ctx.keyProblem(entry.credential, method, presented) ?? ctx.admit(rawId, entry.credential, method);
+}
+
+/**
+ * {@link verifyKeySecret} for a `kw_kid_…` key id and a `kw_sk_…` secret as presented: strings
+ * that are not those are refused as `malformed_token` (counted against the address, before any
+ * lookup). HTTP Basic and the OAuth endpoints' client authentication both come here.
+ */
+export function verifyPresentedKey(
+  ctx: VerifierContext,
+  transport: Transport,
+  method: AuthMethod,
+  keyId: string,
+  secret: string,
+  presented: string | undefined,
+): Promise<Outcome> {
+  const id = identify(keyId);
+  const parts = identify(secret);
+  if (id?.type !== 'key_id' || id.id === undefined || parts?.type !== 'key_secret' || parts.secret === undefined) {
+    return ctx
+      .recordFailure(transport)
+      .then(() =>
+        ctx.refuse('malformed_token', { detail: 'expected a kw_kid_ key id and a kw_sk_ secret' }, presented),
+      );
+  }
+  return verifyKeySecret(ctx, transport, method, id.id, parts.secret, presented);
 }

@@ -23,7 +23,6 @@ export const OAUTH = 'oauth';
 
 const HMAC_ONLY: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1'];
 const WITH_PLAINTEXT: readonly SignatureMethod[] = ['HMAC-SHA256', 'HMAC-SHA1', 'PLAINTEXT'];
-const PARSED = Symbol('oauth1 request');
 
 function headOf(head: RequestHead, name: string): string | undefined {
   const v = head.headers[name];
@@ -52,7 +51,7 @@ export function oauth1NeedsBody(head: RequestHead): boolean {
  * when it carries no OAuth 1.0a parameters at all, a refusal when it is malformed.
  */
 export function oauth1Request(presented: Presented, ctx: VerifierContext): OAuth1Request | Refusal | undefined {
-  if (presented.memo.has(PARSED)) return presented.memo.get(PARSED) as OAuth1Request | Refusal | undefined;
+  if (presented.oauth1 !== undefined) return presented.oauth1 ?? undefined;
   let result: OAuth1Request | Refusal | undefined;
   const { request: req, authorization } = presented;
   if (authorization !== undefined && authorization.scheme !== OAUTH) result = undefined;
@@ -78,7 +77,7 @@ export function oauth1Request(presented: Presented, ctx: VerifierContext): OAuth
     else if (parsed.code === 'credentials_missing') result = undefined;
     else result = ctx.refuse(parsed.code, { detail: parsed.detail }, OAUTH);
   }
-  presented.memo.set(PARSED, result);
+  presented.oauth1 = result ?? null;
   return result;
 }
 

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 
+import type { OAuth1Request } from '@keyward/core';
 import type { VerifierContext } from './context.js';
 import type { Transport } from './transport.js';
 import type { AuthMethod, Outcome, Refusal, RouteOptions, VerifyRequest } from './types.js';
@@ -31,8 +32,11 @@ export interface Presented {
   readonly authorization?: { readonly scheme: string; readonly credentials: string } | undefined;
   /** The route's options (scopes, body hash). */
   readonly route: RouteOptions;
-  /** Per-request memo for parses that several schemes share (an OAuth 1.0a request). */
-  readonly memo: Map<symbol, unknown>;
+  /**
+   * The request parsed as OAuth 1.0a, set by the first OAuth scheme that looks (both OAuth
+   * schemes read it; a request is parsed once): null when it carries no OAuth parameters.
+   */
+  oauth1?: OAuth1Request | Refusal | null;
 }
 
 /** What a scheme's `claim` answers when the request is for it. */

@@ -11,7 +11,7 @@ import { MemoryLimiter } from '../state/limiter.js';
 import type { ApiKey } from '../store/keys.js';
 import { headerValue, VerifierContext } from './context.js';
 import { type JwtOptions, jwtKeyResolver } from './jwt.js';
-import { verifyKeySecret } from './key-secret.js';
+import { verifyPresentedKey } from './key-secret.js';
 import {
   type Clock,
   type CredentialPorts,
@@ -162,7 +162,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   async function dispatch(req: VerifyRequest, route: RouteOptions): Promise<Outcome> {
     const transport = transportOf(req, ctx.proxies);
-    const limited = await ctx.checkIp(transport);
+    let limited = ctx.checkIp(transport);
+    if (limited instanceof Promise) limited = await limited;
     if (limited !== undefined) return limited;
 
     // The Authorization header is split once; each scheme reads its own credentials from it.
@@ -179,7 +180,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         authorization = { scheme: 'bearer', credentials: bearer.value.token };
       } else authorization = split.value;
     }
-    const presented: Presented = { request: req, transport, authorization, route, memo: new Map() };
+    const presented: Presented = { request: req, transport, authorization, route };
 
     let unsupported = false;
     for (const scheme of registered) {
@@ -234,23 +235,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
     async verifyKeySecret({ transport, keyId, secret, method }) {
       try {
-        const limited = await ctx.checkIp(transport);
+        let limited = ctx.checkIp(transport);
+        if (limited instanceof Promise) limited = await limited;
         if (limited !== undefined) return limited;
-        const id = identify(keyId);
-        const parts = identify(secret);
-        if (
-          id?.type !== 'key_id' ||
-          id.id === undefined ||
-          parts?.type !== 'key_secret' ||
-          parts.secret === undefined
-        ) {
-          await ctx.recordFailure(transport, id?.type === 'key_id' ? id.id : undefined);
-          return ctx.refuse('malformed_token', { detail: 'expected a kw_kid_ key id and a kw_sk_ secret' }, 'basic');
-        }
-        const outcome = await verifyKeySecret(ctx, transport, method, id.id, parts.secret, 'basic');
+        const outcome = await verifyPresentedKey(ctx, transport, method, keyId, secret, 'basic');
         if (!outcome.ok) return outcome;
         // The key was just read (or found in the cache): this costs no query.
-        const { credential } = await ctx.keyCredential(id.id);
+        const { credential } = await ctx.keyCredential(identify(keyId)?.id ?? '');
         if (credential === null) return ctx.refuse('key_unknown', {}, 'basic');
         return { ...outcome, key: credential.key };
       } catch (error) {
@@ -264,6 +255,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
     refuse: (code, extras, presented) => ctx.refuse(code, extras, presented),
     needsBody: (head) => schemes.some((s) => s.needsBody(head)),
-    transportOf: (req) => transportOf(req as VerifyRequest, ctx.proxies),
+    transportOf: (req) => transportOf(req, ctx.proxies),
   };
 }

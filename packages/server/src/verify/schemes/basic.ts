@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 
-import { identify, METHOD_TABLE, parseBasicCredentials } from '@keyward/core';
-import { verifyKeySecret } from '../key-secret.js';
+import { METHOD_TABLE, parseBasicCredentials } from '@keyward/core';
+import { verifyPresentedKey } from '../key-secret.js';
 import { basicChallenge } from '../refusals.js';
 import { defineScheme } from '../scheme.js';
 
@@ -22,18 +22,9 @@ export const basicScheme = defineScheme<{ readonly userId: string; readonly pass
     if (!basic.ok) return ctx.refuse(basic.code, { detail: basic.detail }, 'basic');
     return { claimed: basic.value };
   },
-  async verify({ userId, password }, { transport }, ctx) {
-    const id = identify(userId);
-    const secret = identify(password);
-    if (id?.type !== 'key_id' || secret?.type !== 'key_secret' || id.id === undefined || secret.secret === undefined) {
-      await ctx.recordFailure(transport);
-      return ctx.refuse(
-        'malformed_token',
-        { detail: 'Basic credentials must be a kw_kid_ key id and a kw_sk_ secret' },
-        'basic',
-      );
-    }
-    return verifyKeySecret(ctx, transport, 'basic', id.id, secret.secret, 'basic');
+  verify({ userId, password }, { transport }, ctx) {
+    // RFC 7617 §2: user-id and password; here the key id and the key secret.
+    return verifyPresentedKey(ctx, transport, 'basic', userId, password, 'basic');
   },
   challenge: (realm) => basicChallenge(realm),
 });

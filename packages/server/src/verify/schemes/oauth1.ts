@@ -58,7 +58,8 @@ export const oauth1Scheme = defineScheme<OAuth1Request>({
       return ctx.refuse('signature_invalid', {}, OAUTH);
     }
     const rawId = key.id;
-    const limited = await ctx.checkKeyFailures(rawId);
+    let limited = ctx.checkKeyFailures(rawId);
+    if (limited instanceof Promise) limited = await limited;
     if (limited !== undefined) return limited;
 
     const entry = await ctx.keyCredential(rawId);
