@@ -30,7 +30,7 @@ import type { AuditLog } from './audit.js';
 import type { Actor, Executor, StoreContext } from './context.js';
 import { newId } from './context.js';
 import type { AccountStatus, ApiKeyRow, KeyStatus } from './schema.js';
-import { revokeTokens } from './tokens.js';
+import { revokeTokens, revokeTokensBeyond } from './tokens.js';
 
 // The methods a key can be allowed to use come from core's method table, so that a new method
 // is declared once; re-exported under the names the store always had.
@@ -357,24 +357,48 @@ export class Keys {
     return result;
   }
 
-  /** Changes a key's name, scopes, methods, expiry, metadata or rate limit. */
+  /**
+   * Changes a key's name, scopes, methods, expiry, metadata or rate limit. A change that takes
+   * something away from the key reaches its access tokens in the same transaction: without
+   * `oauth2` among its methods, or given a new expiry after it had expired, all its live tokens
+   * are revoked; with narrower scopes, those of its tokens that hold a scope it lost (see
+   * {@link revokeTokensBeyond}). Cached copies drop before the call returns.
+   */
   update(id: string, settings: KeySettings, actor: Actor) {
     return this.mutate<SettingsError>(id, async (trx, row, now) => {
       const valid = validateSettings(settings, now);
       if (!valid.ok) return valid;
       const set = { ...valid.value, updated_at: now };
       await trx.updateTable('api_keys').set(set).where('id', '=', row.id).execute();
+      const tokensRevoked = await this.revokeOutgrownTokens(trx, row, valid.value, now);
       await this.audit.record(trx, actor, {
         action: 'key.update',
         objectType: 'key',
         objectId: formatKeywardString('key_id', { id: row.id }),
-        detail: { fields: Object.keys(valid.value) },
+        detail: { fields: Object.keys(valid.value), tokensRevoked },
       });
       return succeed({ ...row, ...set });
     });
   }
 
-  /** Disables a key, or enables it again (not when its account is disabled). */
+  // The tokens of a key that its updated settings no longer cover. A token is never worth more
+  // than its key now (ASVS 5.0 8.3.2: changed permissions apply at once), and a key brought back
+  // to life (an expired key given a new expiry) does not bring back what it had issued, as a
+  // disabled key enabled again does not.
+  private async revokeOutgrownTokens(trx: Executor, row: ApiKeyRow, changed: ValidSettings, now: number) {
+    const methods = changed.methods === undefined ? row.methods : changed.methods;
+    const noOAuth2 = methods !== null && !(JSON.parse(methods) as string[]).includes('oauth2');
+    const revived = changed.expires_at !== undefined && row.expires_at !== null && row.expires_at <= now;
+    if (noOAuth2 || revived) return revokeTokens(trx, 'key_id', row.id, now);
+    if (changed.scopes === undefined) return 0;
+    return revokeTokensBeyond(trx, row.id, JSON.parse(changed.scopes) as string[], now);
+  }
+
+  /**
+   * Disables a key, or enables it again (not when its account is disabled). Disabling revokes
+   * the key's live access tokens in the same transaction, as disabling its account does, so
+   * that enabling it again brings none of them back; cached copies drop before the call returns.
+   */
   setEnabled(id: string, enabled: boolean, actor: Actor) {
     return this.mutate<'invalid_state'>(id, async (trx, row, now) => {
       if (enabled) {
@@ -391,11 +415,17 @@ export class Keys {
         updated_at: now,
       };
       await trx.updateTable('api_keys').set(set).where('id', '=', row.id).execute();
-      await this.audit.record(trx, actor, {
-        action: enabled ? 'key.enable' : 'key.disable',
-        objectType: 'key',
-        objectId: formatKeywardString('key_id', { id: row.id }),
-      });
+      const objectId = formatKeywardString('key_id', { id: row.id });
+      if (enabled) await this.audit.record(trx, actor, { action: 'key.enable', objectType: 'key', objectId });
+      else {
+        const tokensRevoked = await revokeTokens(trx, 'key_id', row.id, now);
+        await this.audit.record(trx, actor, {
+          action: 'key.disable',
+          objectType: 'key',
+          objectId,
+          detail: { tokensRevoked },
+        });
+      }
       return succeed({ ...row, ...set });
     });
   }
@@ -410,8 +440,13 @@ export class Keys {
       async (trx, row, now) => {
         const set = { status: 'revoked' as const, revoked_at: now, updated_at: now };
         await trx.updateTable('api_keys').set(set).where('id', '=', row.id).execute();
-        await revokeTokens(trx, 'key_id', row.id, now);
-        await this.audit.record(trx, actor, { action: 'key.revoke', objectType: 'key', objectId: toKey(row).id });
+        const tokensRevoked = await revokeTokens(trx, 'key_id', row.id, now);
+        await this.audit.record(trx, actor, {
+          action: 'key.revoke',
+          objectType: 'key',
+          objectId: toKey(row).id,
+          detail: { tokensRevoked },
+        });
         return succeed({ ...row, ...set });
       },
       'unchanged',
@@ -420,7 +455,10 @@ export class Keys {
 
   /**
    * Gives a key a new secret. The old secret keeps working for `graceMs` (default 24 h; 0 ends
-   * it now), then is refused. Secrets whose grace already ended are deleted.
+   * it now), then is refused. Secrets whose grace already ended are deleted. With no grace the
+   * old secret is taken to be compromised: the key's live access tokens, which anyone holding it
+   * could have obtained, are revoked in the same transaction, as a password change revokes an
+   * account's. With a grace period they stay: the old secret itself still works for that long.
    */
   async rotate(
     id: string,
@@ -448,11 +486,12 @@ export class Keys {
         .values(this.newSecretRow(row.id, fresh.secret, now))
         .execute();
       await trx.updateTable('api_keys').set({ updated_at: now }).where('id', '=', row.id).execute();
+      const tokensRevoked = graceMs === 0 ? await revokeTokens(trx, 'key_id', row.id, now) : 0;
       await this.audit.record(trx, actor, {
         action: 'key.rotate',
         objectType: 'key',
         objectId: formatKeywardString('key_id', { id: row.id }),
-        detail: { graceSeconds: Math.floor(graceMs / 1000) },
+        detail: { graceSeconds: Math.floor(graceMs / 1000), tokensRevoked },
       });
       return succeed({ ...row, updated_at: now });
     });

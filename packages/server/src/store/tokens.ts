@@ -150,7 +150,8 @@ export class AccessTokens {
 /**
  * Revokes the live tokens (not revoked, not expired) of a key (`key_id`, raw id) or of an
  * account (`account_id`) inside the caller's transaction, so that they end together with
- * whatever else the caller changes (a key revoked, an account disabled, a password changed).
+ * whatever else the caller changes (a key revoked, disabled, rotated with no grace or denied
+ * OAuth 2.0; an account disabled, a password changed).
  * Expired tokens are left as they are: they are dead already, and the count means something.
  * Resolves how many were revoked.
  *
@@ -172,6 +173,50 @@ export async function revokeTokens(
     .where('expires_at', '>', now)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** Ids per `UPDATE … WHERE id IN (…)`: well under SQLite's and PostgreSQL's parameter limits. */
+const REVOKE_CHUNK = 500;
+
+/**
+ * Revokes, inside the caller's transaction, the live tokens of a key (raw id) that carry a scope
+ * outside `keyScopes`: the key's scopes were narrowed, and a token may never hold more than its
+ * key (RFC 6749 §3.3: the scopes granted are the client's or fewer; ASVS 5.0 8.3.2: a change of
+ * permissions applies at once). Such tokens are revoked rather than narrowed: a JWT's `scope`
+ * claim is signed and cannot be narrowed, and the client simply asks for a new token. Tokens whose
+ * scopes are all still the key's are left alone. Resolves how many were revoked.
+ *
+ * Cached copies are the caller's to drop once the transaction committed (a `key` invalidation),
+ * as for {@link revokeTokens}.
+ */
+export async function revokeTokensBeyond(
+  db: Executor,
+  keyId: string,
+  keyScopes: readonly string[],
+  now: number,
+): Promise<number> {
+  const live = await db
+    .selectFrom('access_tokens')
+    .select(['id', 'scopes'])
+    .where('key_id', '=', keyId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .execute();
+  const allowed = new Set(keyScopes);
+  const beyond = live
+    .filter((t) => (JSON.parse(t.scopes) as string[]).some((scope) => !allowed.has(scope)))
+    .map((t) => t.id);
+  let revoked = 0;
+  for (let i = 0; i < beyond.length; i += REVOKE_CHUNK) {
+    const result = await db
+      .updateTable('access_tokens')
+      .set({ revoked_at: now })
+      .where('id', 'in', beyond.slice(i, i + REVOKE_CHUNK))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    revoked += Number(result.numUpdatedRows);
+  }
+  return revoked;
 }
 
 function toToken(row: TokenRow): AccessToken {

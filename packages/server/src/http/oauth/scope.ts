@@ -11,10 +11,14 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 
 /**
  * The scopes to grant: those requested, when they are all the key's (RFC 6749 §3.3: the server
- * may narrow, and here it never adds), or the key's own when none are requested. A malformed or
- * foreign scope is `invalid_scope` (RFC 6749 §5.2).
+ * may narrow, and here it never adds), or the key's own when `scope` is left out or empty. A
+ * malformed or foreign scope is `invalid_scope` (RFC 6749 §5.2).
  */
 export function grantedScopes(requested: string | undefined, keyScopes: readonly string[]): string[] {
+  // RFC 6749 §3.3: when the client omits `scope`, the server uses a pre-defined default: here
+  // every scope of the key. An empty `scope=` is the same request: RFC 6749 §3.2 says parameters
+  // sent without a value MUST be treated as omitted (the form parser drops them). It grants
+  // nothing the key does not hold, and is documented so (README, /oauth/token).
   if (requested === undefined) return [...keyScopes];
   // RFC 6749 §3.3: "a list of space-delimited, case-sensitive strings".
   const tokens = requested.split(' ');
