@@ -5,7 +5,9 @@
  * @packageDocumentation
  */
 
+import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import proxyaddr from 'proxy-addr';
 import type { VerifyRequest } from './types.js';
 
 /** Addresses and CIDR blocks whose forwarding headers are believed. */
@@ -62,24 +64,51 @@ export interface Transport {
   readonly loopback: boolean;
 }
 
-/** Works out the {@link Transport} of a request. Forwarding headers from anyone else are ignored. */
+/**
+ * One `X-Forwarded-For` hop as an address: the IP without the port some proxies append
+ * (`10.6.0.1:5555`, `[2001:db8::1]:443`, `[::1]`), or undefined when it is no IP address at all.
+ * A bare IPv6 address (`2001:db8::1`) is taken whole: its last group is not a port.
+ */
+export function hopAddress(hop: string): string | undefined {
+  if (isIP(hop) !== 0) return hop;
+  const match = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(hop) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(hop);
+  if (match === null) return undefined;
+  const [, address = '', port] = match;
+  if (port !== undefined && Number(port) > 65535) return undefined;
+  // Brackets hold IPv6 only (RFC 3986 §3.2.2); an unbracketed address with a port is IPv4.
+  return isIP(address) === (hop.startsWith('[') ? 6 : 4) ? address : undefined;
+}
+
+/**
+ * Works out the {@link Transport} of a request. Forwarding headers from anyone else are ignored.
+ *
+ * `X-Forwarded-For` is split by `proxy-addr` (Express's parser) and walked from the right, past
+ * our trusted proxies, to the first untrusted hop, which is the client. A hop that is no IP
+ * address (after dropping a port) is never taken as the client: the request is attributed to the
+ * trusted proxy that reported it. Only a trusted proxy can put such a hop where the walk reaches
+ * it (anything a client sends sits left of the address its proxy appends), so it is that proxy's
+ * misconfiguration, and the proxy is the nearest address we do know; binding a session to it
+ * stays stable, where binding to `garbage` broke the session on its next request.
+ */
 export function transportOf(
   req: Pick<VerifyRequest, 'headers' | 'remoteAddress' | 'secure'>,
   proxies: TrustedProxies,
 ): Transport {
   const peer = req.remoteAddress;
   if (!proxies.has(peer)) return { clientIp: peer, secure: req.secure, loopback: isLoopback(peer) };
-  // RFC 7239 §5.2 / X-Forwarded-For: walk from the right, skipping our own trusted proxies.
-  const hops = (header(req, 'x-forwarded-for') ?? '')
-    .split(',')
-    .map((h) => h.trim())
-    .filter((h) => h !== '');
+  const xff = header(req, 'x-forwarded-for') ?? '';
+  // proxy-addr reads only these two fields of a Node request.
+  const carrier = { headers: { 'x-forwarded-for': xff }, socket: { remoteAddress: peer } };
+  // [peer, nearest hop, ..., first untrusted hop]: proxy-addr stops at the first hop `trust` refuses.
+  const chain = proxyaddr.all(carrier as unknown as IncomingMessage, (hop) => {
+    const address = hopAddress(hop);
+    return address !== undefined && proxies.has(address);
+  });
   let clientIp = peer;
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i] as string;
-    if (isIP(normalize(hop).address) === 0) break;
-    clientIp = hop;
-    if (!proxies.has(hop)) break;
+  for (const hop of chain.slice(1)) {
+    const address = hopAddress(hop);
+    if (address === undefined) break;
+    clientIp = address;
   }
   const proto = header(req, 'x-forwarded-proto')?.split(',').pop()?.trim().toLowerCase();
   return { clientIp, secure: req.secure || proto === 'https', loopback: false };
