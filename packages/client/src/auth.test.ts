@@ -2,7 +2,7 @@
 // and whether it puts a secret on the wire is the table's answer, not a second list.
 import { BUILTIN_METHODS, METHOD_TABLE } from '@keyward/core';
 import { describe, expect, it } from 'vitest';
-import { type Auth, checkAuth, sendsSecret } from './auth.js';
+import { type Auth, assertSafeTransport, checkAuth, sendsSecret } from './auth.js';
 
 /** A valid credential of each type, as a caller would give it. */
 const EXAMPLES: Record<Auth['type'], Auth> = {
@@ -28,5 +28,39 @@ describe('auth types from the method table', () => {
     const unknown = { type: 'digest' } as unknown as Auth;
     expect(() => sendsSecret(unknown)).toThrow(TypeError);
     expect(() => checkAuth(unknown)).toThrow(/basic, api-key/);
+  });
+});
+
+// Issue 16 finding 10: plain HTTP carries a secret only to loopback, and `*.localhost` need not
+// resolve there (RFC 6761 §6.3 allows resolvers to, it does not make them).
+describe('assertSafeTransport: plain http only to loopback', () => {
+  const check = (url: string) => () => assertSafeTransport(new URL(url), 'the secret');
+
+  it.each([
+    'http://localhost:4000/',
+    'http://LOCALHOST/',
+    'http://127.0.0.1:4000/',
+    'http://127.1.2.3/',
+    'http://127.1/',
+    'http://[::1]:4000/',
+    'http://[0:0:0:0:0:0:0:1]/',
+    'https://api.example.com/',
+    'https://evil.localhost/',
+  ])('allows %s', (url) => {
+    expect(check(url)).not.toThrow();
+  });
+
+  it.each([
+    'http://evil.localhost/',
+    'http://api.localhost:4000/',
+    'http://localhost.example.com/',
+    'http://localhost./',
+    'http://128.0.0.1/',
+    'http://[::2]/',
+    'http://[::ffff:8.8.8.8]/',
+    'http://0.0.0.0/',
+    'http://api.example.com/',
+  ])('refuses %s', (url) => {
+    expect(check(url)).toThrow(/use https/);
   });
 });

@@ -111,14 +111,12 @@ export function sendsSecret(auth: Auth): boolean {
   return METHOD_TABLE[method].sendsSecret;
 }
 
-// 127.0.0.0/8, ::1 and localhost (RFC 6761 §6.3 reserves it for loopback).
+// 127.0.0.0/8, ::1 and the name `localhost` exactly. `*.localhost` names are not trusted: RFC 6761
+// §6.3 lets resolvers send them to loopback but does not make them, so one may resolve to a
+// remote host that then reads the secret. The WHATWG URL parser has already canonicalised the
+// host (`127.1` -> `127.0.0.1`, `[0::1]` -> `[::1]`), so exact forms suffice here.
 function isLoopback(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname.endsWith('.localhost') ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  );
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /**
