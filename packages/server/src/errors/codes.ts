@@ -68,7 +68,8 @@ export const ERROR_CODES = {
   email_taken: { status: 409, meaning: 'An account with this email address already exists.' },
   password_rejected: {
     status: 400,
-    meaning: 'The password is shorter than 8 or longer than 128 characters, or too common.',
+    meaning:
+      'The password is shorter than 8 or longer than 128 characters, too common, or one repeated or sequential pattern.',
   },
   scope_invalid: { status: 400, meaning: 'A scope is not a valid scope token, or there are too many.' },
   metadata_too_large: { status: 400, meaning: 'The metadata is larger than 4096 bytes of JSON.' },
