@@ -3,7 +3,7 @@
 // made here, and the transport rule for secret-bearing methods from non-loopback clients.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer as netServer } from 'node:net';
@@ -65,14 +65,15 @@ describe('keyward serve', () => {
     };
     const first = await startServe(env);
     const text = first.out();
-    const id = /admin key id: +(kw_kid_\w+)/.exec(text)?.[1];
-    const secret = /admin secret: +(kw_sk_\w+)/.exec(text)?.[1];
-    expect(id).toBeDefined();
-    expect(secret).toBeDefined();
-    // Printed to stdout for the operator, never into a log line.
-    const logLines = text.split('\n').filter((l) => l.startsWith('{'));
-    expect(logLines.length).toBeGreaterThan(0);
-    for (const line of logLines) expect(line).not.toContain(secret);
+    // The credentials are in a file readable by the server's user only; the output names it.
+    const file = join(dir, 'data', 'first-admin.json');
+    expect(text).toContain(file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const { keyId: id, secret, password } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    expect(id).toMatch(/^kw_kid_/);
+    expect(secret).toMatch(/^kw_sk_/);
+    // Nowhere in the output, logs or not.
+    for (const value of [secret, password]) expect(text).not.toContain(value);
 
     const whoami = await fetch(`http://127.0.0.1:${port}/v1/whoami`, {
       headers: { authorization: basic(id ?? '', secret ?? '') },
@@ -117,7 +118,9 @@ describe('keyward serve', () => {
 
     // Second start: the admin exists, nothing is printed again; the two uses were flushed at stop.
     const second = await startServe({ ...env, PORT: String(await freePort()) });
-    expect(second.out()).not.toContain('admin secret');
+    expect(second.out()).not.toContain('Keyward created an admin account');
+    // The file left behind is reported, by path, until it is deleted.
+    expect(second.out()).toContain("the first admin's credentials file is still there");
     second.child.kill('SIGTERM');
     await once(second.child, 'exit');
     const shown = JSON.parse(

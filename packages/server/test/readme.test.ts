@@ -9,7 +9,16 @@
 // The `<!-- example: name -->` blocks that need no server run in packages/core/test/docs.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,10 +216,15 @@ describe('README quick start, run verbatim in a fresh clone', () => {
     if (clone !== '') rmSync(clone, { recursive: true, force: true });
   });
 
-  it('creates the first admin and prints its credentials once', () => {
-    expect(output).toContain('Keyward created an admin account. These credentials are shown once');
-    expect(output).toMatch(/^ {2}login: +admin@keyward\.local$/m);
-    expect(output).toMatch(/^ {2}admin key id: +kw_kid_\w+$/m);
+  it('creates the first admin, its credentials in .keyward/first-admin.json (0600), not in the output', () => {
+    const file = join(clone, '.keyward', 'first-admin.json');
+    expect(output).toContain('Keyward created an admin account (admin@keyward.local)');
+    expect(output).toContain(file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const made = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    expect(made.email).toBe('admin@keyward.local');
+    expect(made.keyId).toMatch(/^kw_kid_\w+$/);
+    for (const field of ['password', 'secret', 'token']) expect(output).not.toContain(made[field]);
     expect(output).toContain(`"publicUrl":"${BASE}"`);
   });
 

@@ -2,18 +2,31 @@
  * `keyward serve`: loads the configuration (`keyward.config.json` or the file `--config` /
  * `KEYWARD_CONFIG` names, and the environment over it), opens the store (making it on the first
  * start: with `migrate --create`, the only command that does), creates the first admin on a
- * fresh store (credentials printed once, to standard output, never to the log), listens, and
- * on SIGINT/SIGTERM stops gracefully: in-flight requests finish, usage counters are flushed, the
- * store is closed.
+ * fresh store (credentials written to `first-admin.json` in the data directory with mode 0600,
+ * only its path printed: a service's standard output is kept by journald or the container
+ * runtime, even on a terminal that `docker run -t` allocates), listens, and on SIGINT/SIGTERM
+ * stops gracefully: in-flight requests finish, usage counters are flushed, the store is closed.
  *
- * `keyward admin create`: another admin account with an admin key, on demand.
+ * `keyward admin create`: another admin account with an admin key, on demand. It prints the
+ * credentials (as text, or as JSON with `--json`): the command is run by hand or by a script
+ * that captures them, and printing them is what it is for; it runs no logger.
  *
  * @packageDocumentation
  */
 
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createServer, type KeywardServer } from '../http/app.js';
-import { createAdmin, DEFAULT_ADMIN_EMAIL, ensureAdmin, formatNewAdmin } from '../http/bootstrap.js';
+import {
+  createAdmin,
+  DEFAULT_ADMIN_EMAIL,
+  ensureAdmin,
+  FirstAdminFileError,
+  firstAdminPath,
+  formatFirstAdminNotice,
+  formatNewAdmin,
+  writeFirstAdminFile,
+} from '../http/bootstrap.js';
 import { type CliContext, cliActor, cliConfig, messageOf, withStore } from './context.js';
 import { abort, writeJson } from './output.js';
 import { passwordFromInput } from './stdin.js';
@@ -30,11 +43,22 @@ export async function serve(ctx: CliContext): Promise<KeywardServer> {
   } catch (error) {
     return abort(ctx, { code: 'store_unavailable', detail: messageOf(error) });
   }
-  const admin = await ensureAdmin(server.context.store, ctx.env.KEYWARD_ADMIN_EMAIL || DEFAULT_ADMIN_EMAIL);
-  if (admin !== undefined) {
-    if (ctx.json())
-      writeJson(ctx, { admin: { email: admin.account.email, password: admin.password, ...keyFields(admin.key) } });
-    else ctx.out(formatNewAdmin(admin, config.publicUrl));
+  // Written inside the admin's transaction: a file that cannot be written creates no admin whose
+  // password nobody has, and the next start tries again.
+  let file: string | undefined;
+  let admin: Awaited<ReturnType<typeof ensureAdmin>>;
+  try {
+    admin = await ensureAdmin(server.context.store, ctx.env.KEYWARD_ADMIN_EMAIL || DEFAULT_ADMIN_EMAIL, (made) => {
+      file = writeFirstAdminFile(config.dataDir, made, config.publicUrl);
+    });
+  } catch (error) {
+    await server.close();
+    if (error instanceof FirstAdminFileError) return abort(ctx, { code: 'internal_error', detail: error.message });
+    return abort(ctx, { code: 'store_unavailable', detail: messageOf(error) });
+  }
+  if (admin !== undefined && file !== undefined) {
+    if (ctx.json()) writeJson(ctx, { admin: { email: admin.account.email, credentialsFile: file } });
+    else ctx.out(formatFirstAdminNotice(admin.account.email, file));
   }
   try {
     await server.app.listen({ port: config.port, host: config.host });
@@ -44,6 +68,13 @@ export async function serve(ctx: CliContext): Promise<KeywardServer> {
       code: 'invalid_input',
       detail: `cannot listen on ${config.host}:${config.port}: ${messageOf(error)}`,
     });
+  }
+  const left = firstAdminPath(config.dataDir);
+  if (admin === undefined && existsSync(left)) {
+    server.app.log.warn(
+      { file: left },
+      "the first admin's credentials file is still there: keep them elsewhere, then delete it",
+    );
   }
   server.app.log.info({ publicUrl: config.publicUrl, engine: server.context.store.engine }, 'Keyward is serving');
   return server;

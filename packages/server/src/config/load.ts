@@ -78,11 +78,29 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The delay before every login answer for an account with failed logins in the last
+     * `limits.loginsPerAccount` window (from any address): `loginDelayBaseMs` after one, doubling
+     * per failure, at most `loginDelayMaxMs`. Never a lock.
+     */
+    loginDelayBaseMs: z.number().int().min(0).default(250),
+    loginDelayMaxMs: z.number().int().min(0).max(30_000).default(4000),
     bodyLimitBytes: z
       .number()
       .int()
       .positive()
       .default(1024 * 1024),
+    /**
+     * How long a client may take to send a request's headers, from the connection or the end of
+     * the previous request; then 408 and the connection is closed (slow-header attacks).
+     */
+    headersTimeoutSeconds: z.number().int().min(1).max(3600).default(10),
+    /** How long a client may take to send a whole request, headers and body. */
+    requestTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+    /** How long an idle keep-alive connection stays open after a response. */
+    keepAliveTimeoutSeconds: z.number().int().min(1).max(3600).default(5),
+    /** Requests served on one connection before it is closed; 0 for no limit. */
+    maxRequestsPerSocket: z.number().int().min(0).default(1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     usageFlushSeconds: z.number().int().min(0).default(10),
     /**
@@ -105,6 +123,11 @@ const configSchema = z
   .refine((c) => c.sessionAbsoluteSeconds >= c.sessionIdleSeconds, {
     message: 'must be at least sessionIdleSeconds',
     path: ['sessionAbsoluteSeconds'],
+  })
+  // Node refuses a headers timeout longer than the request timeout, which includes it.
+  .refine((c) => c.requestTimeoutSeconds >= c.headersTimeoutSeconds, {
+    message: 'must be at least headersTimeoutSeconds',
+    path: ['requestTimeoutSeconds'],
   });
 
 /** Input accepted in `keyward.config.json` (every field optional). */
@@ -152,10 +175,21 @@ const ENV: Record<string, { field: keyof KeywardConfigInput; read: Read }> = {
   KEYWARD_SESSION_IDLE: { field: 'sessionIdleSeconds', read: seconds },
   KEYWARD_SESSION_TTL: { field: 'sessionAbsoluteSeconds', read: seconds },
   KEYWARD_BODY_LIMIT: { field: 'bodyLimitBytes', read: integer },
+  KEYWARD_HEADERS_TIMEOUT: { field: 'headersTimeoutSeconds', read: seconds },
+  KEYWARD_REQUEST_TIMEOUT: { field: 'requestTimeoutSeconds', read: seconds },
+  KEYWARD_KEEP_ALIVE_TIMEOUT: { field: 'keepAliveTimeoutSeconds', read: seconds },
+  KEYWARD_MAX_REQUESTS_PER_SOCKET: { field: 'maxRequestsPerSocket', read: integer },
   KEYWARD_LOG_LEVEL: { field: 'logLevel', read: text },
   KEYWARD_USAGE_FLUSH: { field: 'usageFlushSeconds', read: seconds },
   KEYWARD_METRICS_TOKEN: { field: 'metricsToken', read: text },
   KEYWARD_SIGNING_KEY_ROTATION: { field: 'signingKeyRotationSeconds', read: seconds },
+};
+
+// A setting checked against another (`requestTimeoutSeconds >= headersTimeoutSeconds`) → the
+// setting it bounds, blamed when the bound is a default and the other was set.
+const UPPER_BOUNDS: Record<string, string> = {
+  sessionAbsoluteSeconds: 'sessionIdleSeconds',
+  requestTimeoutSeconds: 'headersTimeoutSeconds',
 };
 
 /** The TLS files, which the environment sets one at a time. */
@@ -288,10 +322,12 @@ export function loadConfig(sources: ConfigSources = {}): KeywardConfig {
         // The TLS pair is reported above, once, in terms of the variable to set.
         const origin = origins.get(where) ?? origins.get(String(path[0]));
         if (typeof origin === 'object' && where.startsWith('tls.') && tls[where.slice(4)] === undefined) continue;
-        // A session idle timeout set past the default absolute lifetime: name what was set.
-        const idle = origins.get('sessionIdleSeconds');
-        if (issue.code === 'custom' && origin === undefined && idle !== undefined) {
-          problems.push(describe(idle, label, 'sessionIdleSeconds', 'must be at most sessionAbsoluteSeconds'));
+        // A session idle timeout set past the default absolute lifetime, or a headers timeout
+        // past the default request timeout: name what was set.
+        const bound = issue.code === 'custom' && origin === undefined ? UPPER_BOUNDS[where] : undefined;
+        const setting = bound === undefined ? undefined : origins.get(bound);
+        if (bound !== undefined && setting !== undefined) {
+          problems.push(describe(setting, label, bound, `must be at most ${where}`));
           continue;
         }
         problems.push(describe(origin, label, where, message));

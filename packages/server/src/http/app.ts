@@ -28,7 +28,9 @@ import { accountRoutes } from './accounts/index.js';
 import { adminRoutes } from './admin/index.js';
 import type { ServerContext } from './context.js';
 import { collectRoutes, frameworkErrors, installErrorHandlers } from './errors.js';
+import { securityHeaders } from './headers.js';
 import { healthRoutes } from './health.js';
+import { useStrictJson } from './json.js';
 import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
 import { jwtVerifierOptions, oauthRoutes } from './oauth/index.js';
 import { openapiRoutes } from './openapi.js';
@@ -89,6 +91,16 @@ function validators() {
     (httpPart === 'body' ? strict : loose).compile(schema);
 }
 
+/**
+ * The Node server options Fastify has no setting of its own for: the headers timeout, and how
+ * often Node checks it and the request timeout (every 30 s by default, which would let a
+ * slow-header connection live up to 30 s past its bound).
+ */
+function nodeTimeouts(config: KeywardConfig): { headersTimeout: number; connectionsCheckingInterval: number } {
+  const headersTimeout = config.headersTimeoutSeconds * 1000;
+  return { headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout / 4) };
+}
+
 /** Builds the server on its store; resolves once every route is registered. */
 export async function createServer(config: KeywardConfig, options: ServerOptions = {}): Promise<KeywardServer> {
   const clock = options.clock ?? systemClock;
@@ -122,14 +134,28 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     bodyLimit: config.bodyLimitBytes,
     // X-Forwarded-* are believed from the configured proxies only (request.ip, request.protocol).
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    // Node's defaults let a connection trickle its headers for a minute (checked every 30 s), its
+    // request for five, and hold a keep-alive socket for any number of requests.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: config.keepAliveTimeoutSeconds * 1000,
+    maxRequestsPerSocket: config.maxRequestsPerSocket,
     ...(config.tls === undefined
-      ? {}
-      : { https: { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } }),
+      ? { http: nodeTimeouts(config) }
+      : {
+          https: {
+            key: readFileSync(config.tls.keyFile),
+            cert: readFileSync(config.tls.certFile),
+            ...nodeTimeouts(config),
+          },
+        }),
     return503OnClosing: true,
     // Errors before routing (a malformed percent-encoded path) in the one shape too.
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
+  // The strict JSON parser (depth, duplicate and prototype checks) on the root, before any plugin
+  // or route: every route inherits it, none keeps Fastify's default parser.
+  useStrictJson(app);
   // Before any route: the 405 answers need every route's methods.
   const allowedMethods = collectRoutes(app);
 
@@ -167,6 +193,7 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
   });
+  securityHeaders(app);
   installErrorHandlers(app, allowedMethods);
   await app.register(keywardFastify, { verifier, rawBodyLimit: config.bodyLimitBytes });
   await app.register(metricsRoutes);

@@ -110,13 +110,19 @@ export function classify(error: unknown): {
   if (error instanceof StoreUnavailableError)
     return { code: 'store_unavailable', message: ERROR_CODES.store_unavailable.meaning };
   const e = error as Partial<FastifyError> & { validation?: unknown };
+  // Only two kinds of message are shown: a schema validation's (it names the field and the
+  // rule, never the value sent) and one of our own parsers' (no code; they quote no input).
+  // Fastify's other messages may quote input (`Unsupported Media Type: <the header>`, `'<the
+  // path>' is not a valid url component`), so those answer with the code's meaning alone.
+  const detail = e.validation !== undefined || e.code === undefined ? (e.message ?? '') : undefined;
+  const withDetail = (code: ErrorCode) =>
+    detail === undefined || detail === '' ? ERROR_CODES[code].meaning : `${ERROR_CODES[code].meaning} (${detail})`;
   const mapped = e.code === undefined ? undefined : FASTIFY_CODES[e.code];
-  if (mapped !== undefined) return { code: mapped, message: `${ERROR_CODES[mapped].meaning} (${e.message ?? ''})` };
-  // JSON syntax errors and `__proto__` / `constructor.prototype` keys (Fastify's secure-json-parse
-  // refuses them) arrive as plain 400 errors.
-  if (e.validation !== undefined || e.statusCode === 400) {
-    return { code: 'invalid_input', message: `${ERROR_CODES.invalid_input.meaning} (${e.message ?? ''})` };
-  }
+  if (mapped !== undefined) return { code: mapped, message: withDetail(mapped) };
+  // JSON syntax errors, the strict parser's refusals and Fastify's errors before routing arrive
+  // as plain 400 errors.
+  if (e.validation !== undefined || e.statusCode === 400)
+    return { code: 'invalid_input', message: withDetail('invalid_input') };
   if (e.statusCode === 413) return { code: 'body_too_large', message: ERROR_CODES.body_too_large.meaning };
   if (e.statusCode === 415)
     return { code: 'media_type_unsupported', message: ERROR_CODES.media_type_unsupported.meaning };
@@ -181,6 +187,7 @@ export function installErrorHandlers(app: FastifyInstance, allowedMethods: (path
     if (allowed.length > 0) {
       return sendError(request, reply, 'http_method_not_allowed', undefined, { allow: allowed.sort().join(', ') });
     }
-    return sendError(request, reply, 'not_found', `no route ${request.method} ${path}`);
+    // The path is not echoed back: no request input appears in an error message.
+    return sendError(request, reply, 'not_found');
   });
 }

@@ -1,5 +1,5 @@
 /**
- * A strict JSON body parser for the admin, verify and account APIs: on top of `JSON.parse`, it
+ * The strict JSON body parser of every route: on top of `JSON.parse`, it
  * refuses a key that appears twice in one object (`JSON.parse` silently keeps the last one, so
  * two layers reading the same text could disagree on what was sent), `__proto__` keys and
  * `constructor.prototype` (prototype poisoning), nesting deeper than {@link MAX_JSON_DEPTH},
@@ -40,7 +40,8 @@ export function jsonProblem(text: string): string | undefined {
       if (key === '__proto__') return 'a "__proto__" key is not accepted';
       if (key === 'prototype' && top.parentKey === 'constructor')
         return 'a "constructor.prototype" key is not accepted';
-      if (top.keys.has(key)) return `the key "${key.slice(0, 64)}" appears twice in one object`;
+      // The key itself is not quoted back: no input is echoed in an error message.
+      if (top.keys.has(key)) return 'a key appears twice in one object';
       top.keys.add(key);
       pendingKey = key;
     } else if (c === 0x7b /* { */) {
@@ -58,15 +59,38 @@ export function jsonProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a parsed value holds a number `JSON.parse` turned into `Infinity` (`1e999`, a
+ * thousand-digit integer). RFC 7493 §2.2 (I-JSON): numbers must fit an IEEE 754 double; such a
+ * value would be stored and answered as `null`, not as what was sent. Called after
+ * {@link jsonProblem}, so the nesting is bounded; walked with a stack all the same.
+ */
+function hasUnboundedNumber(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return true;
+    } else if (v !== null && typeof v === 'object') {
+      // One push at a time: spreading a 500,000-element array would overflow the argument limit.
+      for (const item of Array.isArray(v) ? v : Object.values(v)) pending.push(item);
+    }
+  }
+  return false;
+}
+
 /** A 400 error Fastify's error handler maps to `invalid_input`. */
 function badJson(message: string): Error {
   return Object.assign(new Error(message), { statusCode: 400 });
 }
 
 /**
- * Makes `application/json` the only body type of an encapsulated scope, parsed by
- * {@link jsonProblem}'s rules. Call it at the top of a route module (not wrapped in
- * fastify-plugin): other modules keep their own parsers.
+ * Makes `application/json` the only body type of an instance, parsed by {@link jsonProblem}'s
+ * rules. The app calls it on the root instance, before any route or plugin, so that no route is
+ * left with Fastify's default parser (which has no depth limit: a body nested a few thousand
+ * deep parses, then throws a `RangeError` wherever it is serialised). A route module calls it
+ * again at its top (not wrapped in fastify-plugin) to drop a parser a plugin added at the root,
+ * such as the form parser.
  */
 export function useStrictJson(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
@@ -84,7 +108,7 @@ export function useStrictJson(app: FastifyInstance): void {
       done(badJson('the body is not valid JSON'), undefined);
       return;
     }
-    const problem = jsonProblem(text);
+    const problem = jsonProblem(text) ?? (hasUnboundedNumber(value) ? 'a number is out of range' : undefined);
     if (problem !== undefined) done(badJson(problem), undefined);
     else done(null, value);
   });
