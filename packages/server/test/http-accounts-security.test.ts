@@ -25,7 +25,8 @@ function median(values: number[]): number {
 
 describe('login failures tell nothing', () => {
   it('answers unknown email, wrong password and disabled account alike: status, body, headers and cost', async () => {
-    t = await startTestServer('sqlite', { limits: { loginsPerIp: MANY, loginsPerAccount: MANY } });
+    // No login delay: the repeated wrong password would otherwise wait up to 4 s a round.
+    t = await startTestServer('sqlite', { limits: { loginsPerIp: MANY, loginsPerAccount: MANY }, loginDelayMaxMs: 0 });
     const api = client(t);
     const { store } = t.server.context;
     await api.register('known@example.com');
@@ -73,10 +74,10 @@ describe('login failures tell nothing', () => {
 });
 
 describe('attempt limits', () => {
-  it('limits logins per account, keyed by email whether or not it exists, with Retry-After', async () => {
+  it('limits failed logins per account and address, keyed by email whether or not it exists, with Retry-After', async () => {
     t = await startTestServer(
       'sqlite',
-      { limits: { loginsPerIp: MANY, loginsPerAccount: { limit: 3, windowSeconds: 60 } } },
+      { limits: { loginsPerIp: MANY, loginsPerAccount: { limit: 3, windowSeconds: 60 } }, loginDelayBaseMs: 1 },
       { frozen: true },
     );
     const api = client(t);
@@ -86,7 +87,8 @@ describe('attempt limits', () => {
         const answer = await api.call('POST', '/v1/sessions', { body: { email, password: 'wrong password here' } });
         expect(answer.status).toBe(401);
       }
-      // Even the right password waits now: the limit counts attempts, not what they say.
+      // From the address that failed, even the right password waits now: an address that
+      // guesses is stopped before its answer could tell (another address is not; lockout.test.ts).
       const limited = await api.call('POST', '/v1/sessions', { body: { email, password: PASSWORD } });
       expect(shape(limited)).toMatchObject({ status: 429, code: 'rate_limited' });
       const retryAfter = Number(limited.headers.get('retry-after'));

@@ -138,7 +138,7 @@ describe('verify: basic', () => {
     ).toMatchObject({ code: 'transport_insecure' });
   });
 
-  it('limits failed attempts per key id, then per address, with Retry-After', async () => {
+  it('limits failed attempts per key id and address, then per address, with Retry-After; never the right secret', async () => {
     const v = h.rebuild({
       failuresPerKey: { limit: 3, windowSeconds: 60 },
       failuresPerIp: { limit: 5, windowSeconds: 60 },
@@ -146,19 +146,24 @@ describe('verify: basic', () => {
     const other = await h.newKey();
     for (let i = 0; i < 3; i++)
       expect(await v.verify(withAuth(basic(h.key.id, other.secret)))).toMatchObject({ code: 'key_unknown' });
-    // Even the right secret waits now: guessing is throttled per key.
-    expect(await v.verify(withAuth(basic(h.key.id, h.key.secret)))).toMatchObject({
+    // A wrong secret over the per-(key, address) limit is 429...
+    expect(await v.verify(withAuth(basic(h.key.id, other.secret)))).toMatchObject({
       status: 429,
       code: 'rate_limited',
       retryAfter: 60,
     });
-    for (let i = 0; i < 2; i++) await v.verify(withAuth(basic(other.id, h.key.secret)));
-    expect(await v.verify(withAuth(basic(other.id, other.secret)))).toMatchObject({
+    // ...the right one is admitted all the same: failures never refuse it.
+    expect((await v.verify(withAuth(basic(h.key.id, h.key.secret)))).ok).toBe(true);
+    // The fifth failure of the address (another key) is its last 401; past it, any wrong
+    // secret, for any key, is 429.
+    expect(await v.verify(withAuth(basic(other.id, h.key.secret)))).toMatchObject({ code: 'key_unknown' });
+    expect(await v.verify(withAuth(basic(other.id, h.key.secret)))).toMatchObject({
       status: 429,
       code: 'rate_limited',
     });
+    expect((await v.verify(withAuth(basic(other.id, other.secret)))).ok).toBe(true);
     h.clock.t += 60_000;
-    expect((await v.verify(withAuth(basic(h.key.id, h.key.secret)))).ok).toBe(true);
+    expect(await v.verify(withAuth(basic(other.id, h.key.secret)))).toMatchObject({ code: 'key_unknown' });
   });
 
   it("applies the key's own rate limit", async () => {

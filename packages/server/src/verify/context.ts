@@ -9,7 +9,7 @@ import { constantTimeEqual, identify, type OAuth1Secrets, prepareOAuth1Secrets }
 import type { JWTVerifyGetKey } from 'jose';
 import type { ErrorCode } from '../errors/codes.js';
 import { LruCache } from '../state/cache.js';
-import { addressFailures, keyIdFailures } from '../state/limiter.js';
+import { addressFailures, keyAddressFailures } from '../state/limiter.js';
 import type { KeyCredential } from '../store/keys.js';
 import type { AccessToken } from '../store/tokens.js';
 import type { JwtOptions } from './jwt.js';
@@ -147,20 +147,35 @@ export class VerifierContext implements Challenger {
     return state.allowed ? undefined : this.refuse('rate_limited', { retryAfter: state.retryAfter });
   }
 
-  /** 429 when this address has failed too often (a promise only when the limiter answers with one). */
+  /**
+   * 429 when this address has failed too often, without counting (a promise only when the
+   * limiter answers with one). For a scheme registered from outside that wants to refuse before
+   * doing any work; the built-in schemes check the credential first and call
+   * {@link VerifierContext.recordFailure} only when it failed, so the right secret is never
+   * refused because of failures.
+   */
   checkIp(transport: Transport): Refusal | undefined | Promise<Refusal | undefined> {
     return this.limitRefusal(this.limiter.check(addressFailures(transport.clientIp), this.settings.failuresPerIp));
   }
 
-  /** 429 when this key id has failed too often (a promise only when the limiter answers with one). */
-  checkKeyFailures(rawId: string): Refusal | undefined | Promise<Refusal | undefined> {
-    return this.limitRefusal(this.limiter.check(keyIdFailures(rawId), this.settings.failuresPerKey));
-  }
-
-  /** Counts a failed attempt against the address and, when known, the key id. */
-  async recordFailure(transport: Transport, rawId?: string): Promise<void> {
-    await this.limiter.hit(addressFailures(transport.clientIp), this.settings.failuresPerIp);
-    if (rawId !== undefined) await this.limiter.hit(keyIdFailures(rawId), this.settings.failuresPerKey);
+  /**
+   * Counts a failed attempt against the address (IPv6 by /64) and, when a key id was named,
+   * against that key id from this address; resolves to 429 `rate_limited` (with the longer
+   * Retry-After) when either is now over its limit, else undefined: the caller answers the
+   * 429 instead of its own refusal. Called only after the credential was checked and did not
+   * match, so a client with the right secret is admitted however many failures others caused,
+   * and a limited stranger pays and learns the same for a known and an unknown id.
+   */
+  async recordFailure(transport: Transport, rawId?: string): Promise<Refusal | undefined> {
+    const { failuresPerIp, failuresPerKey } = this.settings;
+    const byIp = await this.limiter.hit(addressFailures(transport.clientIp), failuresPerIp);
+    const byKey =
+      rawId === undefined
+        ? undefined
+        : await this.limiter.hit(keyAddressFailures(rawId, transport.clientIp), failuresPerKey);
+    const over = [byIp, byKey].filter((s) => s !== undefined && !s.allowed) as LimitState[];
+    if (over.length === 0) return undefined;
+    return this.refuse('rate_limited', { retryAfter: Math.max(...over.map((s) => s.retryAfter)) });
   }
 
   /** A key's credential from the cache or the store; null when the id is unknown. */
@@ -232,7 +247,16 @@ export class VerifierContext implements Challenger {
 
   // Opens the sealed secrets once per cache entry; filters those past their grace period now.
   private liveSecrets(rawId: string, entry: CachedKey): NonNullable<CachedKey['opened']> {
-    if (entry.credential === null) return [];
+    if (entry.credential === null) {
+      // An unknown id opens (a decoy, in the store) once per cache entry, as a known key opens
+      // its sealed secrets: the miss costs the hit's AES-GCM work, cached or not. Nothing opened
+      // is kept, so nothing can match.
+      if (entry.opened === undefined) {
+        this.credentials.openKeySecrets(rawId, null);
+        entry.opened = [];
+      }
+      return entry.opened;
+    }
     const { credential } = entry;
     entry.opened ??= this.credentials.openKeySecrets(rawId, credential).map((secret, i) => ({
       secret,

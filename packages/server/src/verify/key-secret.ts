@@ -13,7 +13,9 @@ import type { AuthMethod, Outcome } from './types.js';
 
 /**
  * Verifies a key id and secret (raw parts). Unknown id and wrong secret are refused alike, with
- * the same code and the same work; the key's state is told only once the secret matched.
+ * the same code and the same work; the key's state is told only once the secret matched. A
+ * failure counts per address and per (key id, address); over either limit it answers 429
+ * `rate_limited` instead of 401, for a known and an unknown id alike.
  * `presented` is the `Authorization` scheme they came in (for the refusal's challenge).
  */
 export async function verifyKeySecret(
@@ -24,13 +26,11 @@ export async function verifyKeySecret(
   rawSecret: string,
   presented: string | undefined,
 ): Promise<Outcome> {
-  let limited = ctx.checkKeyFailures(rawId);
-  if (limited instanceof Promise) limited = await limited;
-  if (limited !== undefined) return limited;
+  // The secret is checked before any limit: the right one is admitted however many failures
+  // others caused (from this address or any other); a wrong one over a limit becomes 429.
   const entry = await ctx.keyCredential(rawId);
   if (!ctx.secretMatches(rawId, entry, rawSecret) || entry.credential === null) {
-    await ctx.recordFailure(transport, rawId);
-    return ctx.refuse('key_unknown', {}, presented);
+    return (await ctx.recordFailure(transport, rawId)) ?? ctx.refuse('key_unknown', {}, presented);
   }
   return ctx.keyProblem(entry.credential, method, presented) ?? ctx.admit(rawId, entry.credential, method);
 }
@@ -53,8 +53,10 @@ export function verifyPresentedKey(
   if (id?.type !== 'key_id' || id.id === undefined || parts?.type !== 'key_secret' || parts.secret === undefined) {
     return ctx
       .recordFailure(transport)
-      .then(() =>
-        ctx.refuse('malformed_token', { detail: 'expected a kw_kid_ key id and a kw_sk_ secret' }, presented),
+      .then(
+        (limited) =>
+          limited ??
+          ctx.refuse('malformed_token', { detail: 'expected a kw_kid_ key id and a kw_sk_ secret' }, presented),
       );
   }
   return verifyKeySecret(ctx, transport, method, id.id, parts.secret, presented);

@@ -47,8 +47,12 @@ export interface CredentialSource {
    * the answer does not tell whether the id exists.
    */
   key(rawKeyId: string): Promise<KeyCredential | undefined>;
-  /** The key's secrets in clear (`kw_sk_…`), opened from their sealed copies. Throws if one does not open. */
-  openKeySecrets(rawKeyId: string, credential: KeyCredential): string[];
+  /**
+   * The key's secrets in clear (`kw_sk_…`), opened from their sealed copies. Throws if one does
+   * not open. Given null (an unknown id) or no secrets, does the work of opening one and answers
+   * none, so that a miss costs what a hit costs.
+   */
+  openKeySecrets(rawKeyId: string, credential: KeyCredential | null): string[];
   /** An access token by its raw id, with the keyed hash of its secret. */
   accessToken(rawTokenId: string): Promise<(AccessToken & { readonly hash: string }) | undefined>;
   /** The keyed hash (HMAC with the server's pepper) a stored secret is compared by. */
@@ -88,6 +92,17 @@ export interface Limiter {
   hit(key: string, limit: Limit): LimitState | Promise<LimitState>;
   /** Whether `key` is within the limit now, without counting. */
   check(key: string, limit: Limit): LimitState | Promise<LimitState>;
+  /**
+   * Takes back one event counted by {@link Limiter.hit} (an attempt counted on entry that then
+   * succeeded), so that a limit can count failures without a race between check and count.
+   * Never below zero; nothing when the window has ended.
+   */
+  undo(key: string): void | Promise<void>;
+  /**
+   * The events counted for `key` in its current window (0 when none). A counter the limiter
+   * cannot track (its table full) answers `Infinity`: newcomers are limited, not ignored.
+   */
+  count(key: string): number | Promise<number>;
 }
 
 /** A change that makes cached credentials stale. */

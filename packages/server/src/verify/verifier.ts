@@ -58,7 +58,7 @@ export interface VerifierOptions {
   readonly realm?: string | undefined;
   /** Failed attempts allowed per client address. Default 30 per minute. */
   readonly failuresPerIp?: Limit | undefined;
-  /** Failed attempts allowed per key id. Default 10 per minute. */
+  /** Failed attempts allowed per key id from one client address. Default 10 per minute. */
   readonly failuresPerKey?: Limit | undefined;
   /** Credential cache bounds. Default 10,000 keys for 60 s. */
   readonly cache?: { maxEntries?: number; ttlMs?: number } | undefined;
@@ -161,10 +161,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   );
 
   async function dispatch(req: VerifyRequest, route: RouteOptions): Promise<Outcome> {
+    // No failure check up front: every scheme checks the credential first and answers 429 only
+    // to a failure over a limit (ctx.recordFailure), so failures never refuse the right secret.
     const transport = transportOf(req, ctx.proxies);
-    let limited = ctx.checkIp(transport);
-    if (limited instanceof Promise) limited = await limited;
-    if (limited !== undefined) return limited;
 
     // The Authorization header is split once; each scheme reads its own credentials from it.
     let authorization: Presented['authorization'];
@@ -201,8 +200,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // A bearer token no scheme recognises is malformed (RFC 6750 §3.1 invalid_token); any other
     // scheme is one this server does not accept.
     if (authorization.scheme === 'bearer') {
-      await ctx.recordFailure(transport);
-      return ctx.refuse('malformed_token', {}, 'bearer');
+      return (await ctx.recordFailure(transport)) ?? ctx.refuse('malformed_token', {}, 'bearer');
     }
     return ctx.refuse('scheme_unsupported');
   }
@@ -235,9 +233,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
     async verifyKeySecret({ transport, keyId, secret, method }) {
       try {
-        let limited = ctx.checkIp(transport);
-        if (limited instanceof Promise) limited = await limited;
-        if (limited !== undefined) return limited;
         const outcome = await verifyPresentedKey(ctx, transport, method, keyId, secret, 'basic');
         if (!outcome.ok) return outcome;
         // The key was just read (or found in the cache): this costs no query.

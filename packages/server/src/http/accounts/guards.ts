@@ -6,7 +6,7 @@
  */
 
 import type { FastifyRequest } from 'fastify';
-import type { Limit } from '../../state/limiter.js';
+import { guardKey, type Limit } from '../../state/limiter.js';
 import { normalizeEmail } from '../../store/accounts.js';
 import { clientTransport, type ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -34,44 +34,113 @@ export function secureTransportGuard(ctx: ServerContext): (request: FastifyReque
   };
 }
 
-async function hit(ctx: ServerContext, key: string, limit: Limit): Promise<void> {
-  const { allowed, retryAfter } = await ctx.limiter.hit(key, limit);
+function tooMany(retryAfter: number): ApiError {
   // RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3) in seconds.
-  if (!allowed) throw new ApiError('rate_limited', undefined, { 'retry-after': String(retryAfter) });
+  return new ApiError('rate_limited', undefined, { 'retry-after': String(retryAfter) });
 }
 
 /**
- * Counts one login attempt against the client address and against the account, and throws 429
- * `rate_limited` with `Retry-After` when either is over its limit (`loginsPerIp`,
- * `loginsPerAccount`; ASVS 4 §2.2.1). The account is keyed by the normalized email whether or
- * not an account has it, so the limit answers alike for unknown addresses and tells nothing
- * about which exist.
+ * One password-checking attempt, counted on entry against each of `keys` and taken back when
+ * the password was right, so that the limits count failures, not attempts.
+ */
+export interface Attempt {
+  /** The password was right: takes back the counts made on entry. */
+  succeeded(): Promise<void>;
+  /** The password was wrong: the counts made on entry stay (and the account's delay grows). */
+  failed(): Promise<void>;
+}
+
+// Counting on entry (and taking back on success) rather than checking on entry and counting on
+// failure: a password check takes an argon2id hash, and parallel guesses would all pass a
+// "still under the limit?" check before the first failure was counted. Counted on entry, at
+// most `limit` guesses are ever in flight or failed per window.
+async function enter(ctx: ServerContext, keys: readonly (readonly [string, Limit])[]): Promise<() => Promise<void>> {
+  const counted: string[] = [];
+  const undo = async (): Promise<void> => {
+    for (const key of counted) await ctx.limiter.undo(key);
+  };
+  for (const [key, limit] of keys) {
+    const { allowed, retryAfter } = await ctx.limiter.hit(key, limit);
+    counted.push(key);
+    if (!allowed) throw tooMany(retryAfter);
+  }
+  return undo;
+}
+
+/**
+ * The delay before a login answer for an account with `failures` recent failed logins:
+ * `baseMs` after one, doubled per further failure, at most `maxMs`; 0 without failures.
+ */
+export function loginDelayMs(failures: number, delay: { baseMs: number; maxMs: number }): number {
+  if (failures <= 0) return 0;
+  // 2^(failures - 1) overflows to Infinity past 1023, which the cap turns into maxMs.
+  return Math.min(delay.maxMs, delay.baseMs * 2 ** (failures - 1));
+}
+
+/**
+ * Starts one login attempt: waits the account's delay, then counts the attempt against the
+ * client address (`loginsPerIp`) and against the account from this address
+ * (`loginsPerAccount`), throwing 429 `rate_limited` with `Retry-After` when either is over.
+ * The account is keyed by the normalized email whether or not an account has it, so the
+ * answer and its timing are alike for unknown addresses.
  *
- * Every attempt counts, successful ones too, as the settings' names say (logins, not failures):
- * the limiter cannot take a hit back, and counting before the password is checked closes the
- * race in which many parallel guesses all pass a "still under the limit?" check before the
- * first failure is recorded.
+ * No limit refuses the owner because of a stranger: the per-account counter across addresses
+ * only delays (exponentially, capped at `loginDelayMaxMs`, on every attempt while the account
+ * has failures in the window), it never locks; the owner's right password from her own
+ * address succeeds after at most that delay. A successful attempt takes its counts back.
  */
-export async function countLoginAttempt(ctx: ServerContext, request: FastifyRequest, email: string): Promise<void> {
-  await hit(ctx, `login:ip:${clientIp(request)}`, ctx.config.limits.loginsPerIp);
-  await hit(ctx, `login:account:${normalizeEmail(email)}`, ctx.config.limits.loginsPerAccount);
+export async function countLoginAttempt(ctx: ServerContext, request: FastifyRequest, email: string): Promise<Attempt> {
+  const ip = clientIp(request);
+  // Encoded: an email's '@' would otherwise read as the address separator of a guard key.
+  const account = encodeURIComponent(normalizeEmail(email));
+  const { loginsPerIp, loginsPerAccount } = ctx.config.limits;
+  const loginDelay = { baseMs: ctx.config.loginDelayBaseMs, maxMs: ctx.config.loginDelayMaxMs };
+  const accountFailures = guardKey(`login:${account}`);
+  const wait = loginDelayMs(await ctx.limiter.count(accountFailures), loginDelay);
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const undo = await enter(ctx, [
+    [guardKey('login', ip), loginsPerIp],
+    [guardKey(`login:${account}`, ip), loginsPerAccount],
+  ]);
+  return {
+    succeeded: undo,
+    async failed() {
+      // Counted only to set the delay, never compared with a limit: the limit is "unbounded".
+      await ctx.limiter.hit(accountFailures, {
+        limit: Number.MAX_SAFE_INTEGER,
+        windowSeconds: loginsPerAccount.windowSeconds,
+      });
+    },
+  };
 }
 
 /**
- * Counts one password change (each checks the current password) against the account, with the
- * per-account login limit: a stolen session must not become a way to guess the password faster
- * than logging in would. A counter of its own, so that changing a password never uses up logins.
+ * Starts one password change (each checks the current password): counted against the account
+ * from this address (`loginsPerAccount`) and against the address (`loginsPerIp`), taken back
+ * when the current password was right. A stolen session must not become a way to guess the
+ * password faster than logging in would; counters of their own, so that changing a password
+ * never uses up logins.
  */
-export function countPasswordChange(ctx: ServerContext, accountId: string): Promise<void> {
-  return hit(ctx, `password:account:${accountId}`, ctx.config.limits.loginsPerAccount);
+export async function countPasswordChange(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  accountId: string,
+): Promise<Attempt> {
+  const ip = clientIp(request);
+  const { loginsPerIp, loginsPerAccount } = ctx.config.limits;
+  const undo = await enter(ctx, [
+    [guardKey('password', ip), loginsPerIp],
+    [guardKey(`password:${accountId}`, ip), loginsPerAccount],
+  ]);
+  return { succeeded: undo, failed: async () => undefined };
 }
 
 /**
- * Counts one registration against the client address, with the per-address login limit: each
- * costs an argon2id hash, and each `email_taken` answer tells whether an address has an
- * account, so both are worth bounding. A counter of its own, so that signing up never uses up
- * the logins of an address.
+ * Counts one registration against the client address (IPv6 by /64), with the per-address
+ * login limit: each costs an argon2id hash whether it succeeds or not, and each `email_taken`
+ * answer tells whether an address has an account, so attempts (not failures) are what is
+ * bounded. A counter of its own, so that signing up never uses up the logins of an address.
  */
-export function countRegistration(ctx: ServerContext, request: FastifyRequest): Promise<void> {
-  return hit(ctx, `register:ip:${clientIp(request)}`, ctx.config.limits.loginsPerIp);
+export async function countRegistration(ctx: ServerContext, request: FastifyRequest): Promise<void> {
+  await enter(ctx, [[guardKey('register', clientIp(request)), ctx.config.limits.loginsPerIp]]);
 }

@@ -8,7 +8,8 @@
  *
  * Unknown email, wrong password and disabled account answer alike: 401 `login_failed` with the
  * same message, and about the same time (the store spends an argon2id verification on an unknown
- * email too). Attempts are limited per address and per account (ASVS 4 §2.2.1).
+ * email too). Failed attempts are limited per address and per (account, address), and delayed per
+ * account (growing, capped; never a lock), in guards.ts (ASVS 5.0 6.3.1).
  *
  * @packageDocumentation
  */
@@ -57,9 +58,10 @@ export const loginRoutes: RouteModule = async (app) => {
     async (request, reply) => {
       requireSecure(request);
       const { email, password, signed } = request.body;
-      await countLoginAttempt(app.kw, request, email);
+      const attempt = await countLoginAttempt(app.kw, request, email);
       const { store, config } = app.kw;
       const authenticated = await store.accounts.authenticate(email, password);
+      await (authenticated.ok ? attempt.succeeded() : attempt.failed());
       if (!authenticated.ok) {
         // The reason stays in the log (ASVS 4 §7.2.1), never in the response; neither the
         // email nor the password is logged.

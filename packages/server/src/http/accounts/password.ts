@@ -55,13 +55,15 @@ export const passwordRoutes: RouteModule = async (app) => {
     async (request) => {
       const { accountId, sessionId } = sessionPrincipal(request);
       requireSecure(request);
-      await countPasswordChange(app.kw, accountId);
+      const attempt = await countPasswordChange(app.kw, request, accountId);
       const { currentPassword, newPassword } = request.body;
       const changed = await app.kw.store.accounts.changePassword(
         accountId,
         { currentPassword, newPassword, keepSessionId: sessionId },
         actorOf(request),
       );
+      // Only a right current password takes the attempt back (failures are what is limited).
+      await (changed.ok ? attempt.succeeded() : attempt.failed());
       if (!changed.ok && changed.code === 'account_not_found') throw new ApiError('session_invalid');
       const { sessionsEnded, tokensRevoked } = unwrap(changed);
       request.log.info({ accountId, sessionsEnded, tokensRevoked }, 'password changed');

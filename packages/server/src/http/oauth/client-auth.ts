@@ -3,7 +3,8 @@
  * `client_id` = `kw_kid_…`, `client_secret` = `kw_sk_…`, sent either as HTTP Basic
  * (`client_secret_basic`) or in the form body (`client_secret_post`), never both. The check
  * itself is the verifier's one key-secret check, the one HTTP Basic uses: one failure
- * accounting (per client address and per key id), one equal-cost miss, one state check.
+ * accounting (per client address and per key id and address), one equal-cost miss, one state
+ * check.
  *
  * @packageDocumentation
  */
@@ -26,8 +27,16 @@ export interface OAuthClient {
   readonly transport: Transport;
 }
 
+// A client refused for too many failed client authentications. RFC 6749 §5.2 has no code for a
+// limit: `temporarily_unavailable` is registered for the authorization endpoint only (RFC 6749
+// §4.1.2.1, §11.4), and `invalid_request` would say the request is malformed when it is not.
+// `invalid_client` ("client authentication failed") is what the limit is about: the client is
+// not authenticated, for failures of client authentication. The status stays 429 with
+// `Retry-After` (RFC 6585 §4; RFC 6749 §5.2 answers 400 "unless specified otherwise"), so a client
+// that reads the status or the header knows to wait and try again rather than to give up; 429
+// also keeps the Basic challenge of a 401 off the response.
 function tooMany(retryAfter: number): OAuthError {
-  return new OAuthError('temporarily_unavailable', 'too many failed client authentications; retry later', {
+  return new OAuthError('invalid_client', 'too many failed client authentications; retry later', {
     status: 429,
     headers: { 'retry-after': String(retryAfter) },
   });
@@ -36,7 +45,9 @@ function tooMany(retryAfter: number): OAuthError {
 /**
  * An `onRequest` hook for the endpoints that carry a client secret: refuses them over plain HTTP
  * from anywhere but loopback or a trusted proxy that says `https` (RFC 6749 §2.3.1: "MUST require
- * the use of TLS"), and refuses an address over its failure limit, before the body is read.
+ * the use of TLS"), before the body is read. No failure limit here: an address over it still has
+ * its credentials checked, so a client with the right secret is never refused because of
+ * failures others at its address caused; a wrong one over the limit is answered 429.
  */
 export function secretBearingGuard(kw: ServerContext) {
   return async (request: FastifyRequest): Promise<void> => {
@@ -44,8 +55,6 @@ export function secretBearingGuard(kw: ServerContext) {
     if (!transport.secure && !transport.loopback) {
       throw new OAuthError('invalid_request', 'this endpoint takes a client secret and must be called over https');
     }
-    const state = await kw.limiter.check(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
-    if (!state.allowed) throw tooMany(state.retryAfter);
   };
 }
 
@@ -126,8 +135,10 @@ export async function authenticateClient(
     credentials = presented(request, params);
   } catch (error) {
     // A client that could not even say who it is counts against its address.
-    if (error instanceof OAuthError && error.code === 'invalid_client')
-      await kw.limiter.hit(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
+    if (error instanceof OAuthError && error.code === 'invalid_client') {
+      const state = await kw.limiter.hit(addressFailures(transport.clientIp), kw.config.limits.failuresPerIp);
+      if (!state.allowed) throw tooMany(state.retryAfter);
+    }
     throw error;
   }
   const outcome = await kw.verifier.verifyKeySecret({

@@ -30,8 +30,7 @@ export const apiKeyScheme = defineScheme<{ readonly token: string; readonly pres
   async verify({ token, presented }, { transport }, ctx) {
     const parts = identify(token);
     if (parts?.type !== 'api_key' || parts.id === undefined || parts.secret === undefined) {
-      await ctx.recordFailure(transport);
-      return ctx.refuse('malformed_token', {}, presented ?? 'bearer');
+      return (await ctx.recordFailure(transport)) ?? ctx.refuse('malformed_token', {}, presented ?? 'bearer');
     }
     return verifyKeySecret(ctx, transport, 'api-key', parts.id, parts.secret, presented ?? 'bearer');
   },

@@ -54,21 +54,18 @@ export const oauth1Scheme = defineScheme<OAuth1Request>({
     const { transport } = presented;
     const key = identify(request.consumerKey);
     if (key?.type !== 'key_id' || key.id === undefined) {
-      await ctx.recordFailure(transport);
-      return ctx.refuse('signature_invalid', {}, OAUTH);
+      return (await ctx.recordFailure(transport)) ?? ctx.refuse('signature_invalid', {}, OAUTH);
     }
+    // No failure check before the signature: the right signature is admitted however many
+    // failures others caused; a wrong one over a limit is answered 429 by recordFailure.
     const rawId = key.id;
-    let limited = ctx.checkKeyFailures(rawId);
-    if (limited instanceof Promise) limited = await limited;
-    if (limited !== undefined) return limited;
 
     const entry = await ctx.keyCredential(rawId);
     const secrets = ctx.openOAuth1Secrets(rawId, entry);
     // Unknown key and wrong signature answer alike: both are signature_invalid, after an HMAC.
     const checked = verifyAgainst(request, secrets.length === 0 ? NO_SECRETS : secrets);
     if (checked !== undefined || entry.credential === null || secrets.length === 0) {
-      await ctx.recordFailure(transport, rawId);
-      return ctx.refuse(checked ?? 'signature_invalid', {}, OAUTH);
+      return (await ctx.recordFailure(transport, rawId)) ?? ctx.refuse(checked ?? 'signature_invalid', {}, OAUTH);
     }
     const problem = ctx.keyProblem(entry.credential, 'oauth1', OAUTH);
     if (problem !== undefined) return problem;

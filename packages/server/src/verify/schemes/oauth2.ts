@@ -22,13 +22,11 @@ const BEARER = 'bearer';
 async function verifyOpaque(ctx: VerifierContext, transport: Transport, token: string): Promise<Outcome> {
   const parts = identify(token);
   if (parts?.type !== 'access_token' || parts.id === undefined || parts.secret === undefined) {
-    await ctx.recordFailure(transport);
-    return ctx.refuse('malformed_token', {}, BEARER);
+    return (await ctx.recordFailure(transport)) ?? ctx.refuse('malformed_token', {}, BEARER);
   }
   const found = await ctx.accessToken(parts.id, parts.secret);
   if (found === undefined || found.revokedAt !== null) {
-    await ctx.recordFailure(transport);
-    return ctx.refuse('token_invalid', {}, BEARER);
+    return (await ctx.recordFailure(transport)) ?? ctx.refuse('token_invalid', {}, BEARER);
   }
   if (found.expiresAt <= ctx.clock.now()) return ctx.refuse('token_expired', {}, BEARER);
   const entry = await ctx.keyCredential(found.keyId);
@@ -51,8 +49,7 @@ async function verifyJwt(ctx: VerifierContext, transport: Transport, token: stri
     // the verifier answers 503 for a store that is down, 500 for anything else.
     if (!(error instanceof errors.JOSEError)) throw error;
     if (error instanceof errors.JWTExpired) return ctx.refuse('token_expired', {}, BEARER);
-    await ctx.recordFailure(transport);
-    return ctx.refuse('token_invalid', {}, BEARER);
+    return (await ctx.recordFailure(transport)) ?? ctx.refuse('token_invalid', {}, BEARER);
   }
   const client = typeof payload.client_id === 'string' ? identify(payload.client_id) : undefined;
   const jti = payload.jti;

@@ -63,8 +63,7 @@ export const sessionScheme = defineScheme<string>({
   async verify(token, { transport }, ctx) {
     const found = await ctx.credentials.session(token);
     if (found === undefined) {
-      await ctx.recordFailure(transport);
-      return ctx.refuse('session_invalid', {}, 'bearer');
+      return (await ctx.recordFailure(transport)) ?? ctx.refuse('session_invalid', {}, 'bearer');
     }
     // A signed session's token alone proves nothing: every request must be signed.
     if (found.sealedSecret !== null) {

@@ -35,10 +35,10 @@ export const signedSessionScheme = defineScheme<OAuth1Request>({
       found !== undefined && sealed !== null ? ctx.credentials.openSessionSecret(found.session.id, sealed) : '';
     const signature = verifyOAuth1Signature(request, { consumerSecret: '', tokenSecret });
     if (found === undefined || sealed === null || found.session.accountId !== request.consumerKey || !signature.ok) {
-      await ctx.recordFailure(transport);
+      const limited = await ctx.recordFailure(transport);
       const live = found !== undefined && found.session.revokedAt === null;
       if (live && ctx.settings.voidSessionOnBadSignature) await ctx.credentials.endSession(found.session.id);
-      return ctx.refuse(signature.ok ? 'signature_invalid' : signature.code, {}, OAUTH);
+      return limited ?? ctx.refuse(signature.ok ? 'signature_invalid' : signature.code, {}, OAUTH);
     }
     const checked = await sessionProblem(ctx, transport, found.session, OAUTH);
     if ('ok' in checked) return checked;
