@@ -7,11 +7,12 @@
  * @packageDocumentation
  */
 
-import { hashSecret } from '@keyward/core';
+import { randomBytes } from 'node:crypto';
+import { hashSecret, openSecret, sealSecret } from '@keyward/core';
 import { type CredentialSource, StoreUnavailableError } from '../verify/ports.js';
 import type { Accounts } from './accounts.js';
 import type { StoreContext } from './context.js';
-import type { Keys } from './keys.js';
+import type { KeyCredential, Keys } from './keys.js';
 import type { Session, Sessions } from './sessions.js';
 import type { AccessTokens } from './tokens.js';
 import type { UsageCounter } from './usage.js';
@@ -38,7 +39,17 @@ export interface CredentialRepositories {
 
 /** The SQL store (SQLite or PostgreSQL) behind the credential-source port. */
 export class SqlCredentialSource implements CredentialSource {
-  constructor(private readonly repos: CredentialRepositories) {}
+  // A secret no key has, sealed like a key's (same length, same AES-256-GCM under the current
+  // master key), so that a miss can open it and pay what a hit pays to open its real one.
+  private readonly decoy: { readonly sealed: string; readonly context: string };
+
+  constructor(private readonly repos: CredentialRepositories) {
+    const context = `key:decoy-${randomBytes(8).toString('hex')}`;
+    this.decoy = {
+      sealed: sealSecret(randomBytes(32).toString('base64url'), repos.context.keyring.current, context),
+      context,
+    };
+  }
 
   key(rawKeyId: string) {
     return reading('read a key', async () => {
@@ -50,7 +61,16 @@ export class SqlCredentialSource implements CredentialSource {
     });
   }
 
-  openKeySecrets(rawKeyId: string, credential: Parameters<Keys['openSecrets']>[1]): string[] {
+  /**
+   * The key's secrets in clear. Given no secrets (an unknown id, or a key whose secrets all
+   * expired), opens a decoy sealed secret and discards it, so that a miss does the AES-GCM work
+   * a hit does and its time does not tell that the id has no key.
+   */
+  openKeySecrets(rawKeyId: string, credential: KeyCredential | null): string[] {
+    if (credential === null || credential.secrets.length === 0) {
+      openSecret(this.decoy.sealed, this.repos.context.keyring.masterKeys, this.decoy.context);
+      return [];
+    }
     return this.repos.keys.openSecrets(rawKeyId, credential);
   }
 
