@@ -42,6 +42,8 @@ export class SqlCredentialSource implements CredentialSource {
   // A secret no key has, sealed like a key's (same length, same AES-256-GCM under the current
   // master key), so that a miss can open it and pay what a hit pays to open its real one.
   private readonly decoy: { readonly sealed: string; readonly context: string };
+  // The last key found: what a miss reads and opens in its place (never returned for a miss).
+  private shadow: { readonly rawId: string; readonly credential: KeyCredential } | undefined;
 
   constructor(private readonly repos: CredentialRepositories) {
     const context = `key:decoy-${randomBytes(8).toString('hex')}`;
@@ -53,22 +55,25 @@ export class SqlCredentialSource implements CredentialSource {
 
   key(rawKeyId: string) {
     return reading('read a key', async () => {
-      const found = await this.repos.keys.credential(rawKeyId);
-      // A known key costs a second query (its secrets); an unknown one makes the same query, so
-      // that the time of the answer does not tell whether the id exists.
-      if (found === undefined) await this.repos.keys.secretHashes(rawKeyId);
+      // A miss makes a hit's secrets query, for the last key found, so it reads the rows a hit
+      // reads and its time does not tell that the id has no key.
+      const found = await this.repos.keys.credential(rawKeyId, this.shadow?.rawId);
+      if (found !== undefined) this.shadow = { rawId: rawKeyId, credential: found };
       return found;
     });
   }
 
   /**
-   * The key's secrets in clear. Given no secrets (an unknown id, or a key whose secrets all
-   * expired), opens a decoy sealed secret and discards it, so that a miss does the AES-GCM work
-   * a hit does and its time does not tell that the id has no key.
+   * The key's secrets in clear. Given no credential (an unknown id) or no secrets, opens the
+   * last key found's secrets (or, before any, a decoy sealed secret) and drops them, so that a
+   * miss does the work a hit does: AES-GCM opening and formatting.
    */
   openKeySecrets(rawKeyId: string, credential: KeyCredential | null): string[] {
     if (credential === null || credential.secrets.length === 0) {
-      openSecret(this.decoy.sealed, this.repos.context.keyring.masterKeys, this.decoy.context);
+      const shadow = this.shadow;
+      if (shadow !== undefined && shadow.credential.secrets.length > 0)
+        this.repos.keys.openSecrets(shadow.rawId, shadow.credential);
+      else openSecret(this.decoy.sealed, this.repos.context.keyring.masterKeys, this.decoy.context);
       return [];
     }
     return this.repos.keys.openSecrets(rawKeyId, credential);

@@ -61,6 +61,8 @@ interface CachedKey {
     /** The secret prepared for OAuth 1.0a (its HMAC key made once), filled on first use. */
     oauth1?: OAuth1Secrets;
   }[];
+  /** For an unknown id: the decoy OAuth 1.0a secrets, prepared once like a hit's. */
+  oauth1Decoy?: OAuth1Secrets[];
 }
 
 /**
@@ -239,7 +241,15 @@ export class VerifierContext implements Challenger {
    * once per cache entry rather than on every request.
    */
   openOAuth1Secrets(rawId: string, entry: CachedKey): OAuth1Secrets[] {
-    return this.liveSecrets(rawId, entry).map((s) => {
+    const live = this.liveSecrets(rawId, entry);
+    if (entry.credential === null) {
+      // An unknown id prepares one decoy per cache entry, as a known key prepares its secrets,
+      // so the miss costs the hit's work; nothing signs with it, and the caller refuses a null
+      // credential whatever it verifies.
+      entry.oauth1Decoy ??= [prepareOAuth1Secrets(UNMATCHABLE)];
+      return entry.oauth1Decoy;
+    }
+    return live.map((s) => {
       s.oauth1 ??= prepareOAuth1Secrets(s.secret);
       return s.oauth1;
     });
