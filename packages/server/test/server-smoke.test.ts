@@ -60,7 +60,7 @@ describe('server skeleton', () => {
 describe('metrics behind a token', () => {
   const token = 'mt_0123456789abcdefghijABCDEFGHIJ-._~';
 
-  it('answers only the configured bearer token, counts refusals against the address, and never echoes the token', async () => {
+  it('answers only the configured bearer token, limits wrong ones per address (never the right one), and never echoes the token', async () => {
     const guarded = await startTestServer('sqlite', {
       metricsToken: token,
       limits: { failuresPerIp: { limit: 4, windowSeconds: 60 } },
@@ -77,10 +77,12 @@ describe('metrics behind a token', () => {
         expect(res.status, wrong).toBe(401);
         expect((await jsonOf(res)).error.code).toBe('token_invalid');
       }
-      // Four failures: the address is over its limit, even with the right token.
-      const limited = await scrape(`Bearer ${token}`);
+      // Four failures: the address is over its limit. A fifth wrong token is 429; the right
+      // token still scrapes (the right secret is never refused because of failures).
+      const limited = await scrape(`Bearer ${token}y`);
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await scrape(`Bearer ${token}`)).status).toBe(200);
       expect(guarded.logs.join('\n')).not.toContain(token.slice(3));
     } finally {
       await guarded.close();

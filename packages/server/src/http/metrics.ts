@@ -99,18 +99,19 @@ const METRICS_CHALLENGE = 'Bearer realm="keyward-metrics"';
 
 /**
  * Lets through a scrape that presents the configured metrics token as a bearer token (compared
- * in constant time). A refusal counts against the client address's failure limit, as a failed
- * credential does everywhere else, and an address over it gets 429 before any comparison.
+ * in constant time), whatever failures its address has seen: as everywhere else, the right
+ * secret is never refused because of failures (docs/security.md). A wrong or missing token
+ * counts against the client address's failure limit, and past it is answered 429.
  */
 function metricsTokenGuard(kw: ServerContext, token: string) {
   return async (request: FastifyRequest): Promise<void> => {
-    const key = addressFailures(clientTransport(kw, request).clientIp);
-    const limit = kw.config.limits.failuresPerIp;
-    const state = await kw.limiter.check(key, limit);
-    if (!state.allowed) throw new ApiError('rate_limited', undefined, { 'retry-after': String(state.retryAfter) });
     const presented = parseAuthorization(request.headers.authorization);
     if (presented.ok && presented.value.scheme === 'bearer' && constantTimeEqual(presented.value.token, token)) return;
-    await kw.limiter.hit(key, limit);
+    const state = await kw.limiter.hit(
+      addressFailures(clientTransport(kw, request).clientIp),
+      kw.config.limits.failuresPerIp,
+    );
+    if (!state.allowed) throw new ApiError('rate_limited', undefined, { 'retry-after': String(state.retryAfter) });
     const code = !presented.ok && presented.code === 'credentials_missing' ? 'credentials_missing' : 'token_invalid';
     throw new ApiError(code, undefined, { 'www-authenticate': METRICS_CHALLENGE });
   };
