@@ -7,7 +7,7 @@ describe('server error catalogue', () => {
   it('gives every code a status and a one-line meaning', () => {
     for (const [code, info] of Object.entries(ERROR_CODES)) {
       expect(code).toMatch(/^[a-z]+(_[a-z0-9]+)*$/);
-      expect([400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503]).toContain(info.status);
+      expect([400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 502, 503, 504]).toContain(info.status);
       expect(info.meaning).toMatch(/^[A-Z].*\.$/);
       expect(info.meaning).not.toContain('\n');
     }
@@ -68,6 +68,10 @@ describe('server error catalogue', () => {
       forbidden: 403,
       not_found: 404,
       http_method_not_allowed: 405,
+      route_not_allowed: 403,
+      body_not_forwarded: 400,
+      upstream_unavailable: 502,
+      upstream_timeout: 504,
       body_too_large: 413,
       media_type_unsupported: 415,
       rate_limited: 429,

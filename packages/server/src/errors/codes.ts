@@ -10,7 +10,7 @@
 import { isErrorCode as isCode, ERROR_CODES as PROTOCOL_CODES, type ProtocolErrorCode } from '@keyward/core';
 
 /** An HTTP status a Keyward server refuses a request with. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504;
 
 /** One entry of the error catalogue. */
 export interface ErrorCodeInfo {
@@ -93,6 +93,17 @@ export const ERROR_CODES = {
 
   // Product codes: HTTP and infrastructure.
   not_found: { status: 404, meaning: 'No such route or object.' },
+  route_not_allowed: {
+    status: 403,
+    meaning: 'No route rule lets this request through (the route rules of the gateway or forward-auth).',
+  },
+  body_not_forwarded: {
+    status: 400,
+    meaning:
+      'The request is signed over a form body that forward-auth does not receive; protect this route with keyward gateway.',
+  },
+  upstream_unavailable: { status: 502, meaning: 'The gateway could not reach the protected API.' },
+  upstream_timeout: { status: 504, meaning: 'The protected API did not answer the gateway in time.' },
   http_method_not_allowed: {
     status: 405,
     meaning: 'The route exists but not for this HTTP method; the Allow header lists those it takes.',

@@ -66,4 +66,9 @@ export interface RouteOptions {
   readonly scopes?: readonly string[] | undefined;
   /** Require `oauth_body_hash` on OAuth 1.0a requests with a non-form body. */
   readonly requireBodyHash?: boolean | undefined;
+  /**
+   * The methods this route accepts, a subset of the verifier's enabled ones (default: all of
+   * them); a credential of another method is `scheme_unsupported`.
+   */
+  readonly methods?: readonly AuthMethod[] | undefined;
 }

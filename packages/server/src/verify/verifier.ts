@@ -185,7 +185,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     for (const scheme of registered) {
       const claim = scheme.claim(presented, ctx);
       if (claim === undefined) continue;
-      if (!enabled.has(scheme.method)) {
+      if (!enabled.has(scheme.method) || (route.methods !== undefined && !route.methods.includes(scheme.method))) {
         // Another enabled scheme may still take it (the two OAuth 1.0a schemes share a parse).
         unsupported = true;
         continue;
