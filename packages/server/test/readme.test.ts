@@ -548,6 +548,12 @@ describe('README configuration', () => {
         }
         continue;
       }
+      if (field === 'identityHeaders') {
+        for (const [name, header] of Object.entries(value as Record<string, string>)) {
+          expect(rowOf(`identityHeaders.${name}`)?.split(' | ')[2], name).toBe(`\`${header}\``);
+        }
+        continue;
+      }
       const row = rowOf(field);
       expect(row, `no row for ${field}`).toBeDefined();
       const cells = (row as string).split(' | ');
@@ -596,7 +602,7 @@ describe('README code blocks', () => {
       if (!['sh', 'js', 'json', 'ts'].includes(language)) continue;
       const marker = lines[i - 1] ?? '';
       if (
-        !/^<!-- (example|server-example|quick-start): [\w-]+ -->$|^<!-- config-example -->$|^<!-- not run: .+ -->$/.test(
+        !/^<!-- (example|server-example|quick-start): [\w-]+ -->$|^<!-- (config-example|gateway-routes) -->$|^<!-- not run: .+ -->$/.test(
           marker,
         )
       ) {

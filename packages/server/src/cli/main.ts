@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAccounts } from './accounts.js';
 import type { CliContext } from './context.js';
+import { registerGateway } from './gateway.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
 import { EXIT_USAGE, formatError, USAGE_CODE } from './output.js';
@@ -97,6 +98,7 @@ export function createProgram(
   registerAccounts(program, ctx);
   registerKeys(program, ctx);
   registerServe(program, ctx);
+  registerGateway(program, ctx);
   registerSign(program, ctx);
   return program;
 }

@@ -28,6 +28,7 @@ import {
   writeFirstAdminFile,
 } from '../http/bootstrap.js';
 import { type CliContext, cliActor, cliConfig, messageOf, withStore } from './context.js';
+import { startGateway } from './gateway.js';
 import { abort, writeJson } from './output.js';
 import { passwordFromInput } from './stdin.js';
 
@@ -77,7 +78,31 @@ export async function serve(ctx: CliContext): Promise<KeywardServer> {
     );
   }
   server.app.log.info({ publicUrl: config.publicUrl, engine: server.context.store.engine }, 'Keyward is serving');
-  return server;
+  if (config.gatewayUpstream === undefined) return server;
+  // The gateway mode of serve: the same store (and so the same nonces and keys), its own port.
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(config, {
+      upstream: config.gatewayUpstream,
+      port: config.gatewayPort,
+      store: server.context.store,
+    });
+  } catch (error) {
+    await server.close();
+    return abort(ctx, { code: 'invalid_input', detail: `gateway: ${messageOf(error)}` });
+  }
+  server.app.log.info({ url: gateway.url, upstream: config.gatewayUpstream }, 'Keyward gateway is serving');
+  return {
+    ...server,
+    // The gateway first: it uses the server's store, which the server's close then closes.
+    close: async () => {
+      try {
+        await gateway.gateway.close();
+      } finally {
+        await server.close();
+      }
+    },
+  };
 }
 
 function keyFields(key: { id: string; secret: string; token: string }) {

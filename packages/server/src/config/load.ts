@@ -25,6 +25,13 @@ const limit = z.object({
   windowSeconds: z.number().int().positive(),
 });
 
+// An HTTP field name (RFC 9110 §5.1 token); the identity headers must be ones a proxy forwards.
+const headerName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'an HTTP header name (RFC 9110 §5.1)');
+
 /** The shape of `keyward.config.json` and of the resolved configuration. */
 const configSchema = z
   .object({
@@ -112,6 +119,47 @@ const configSchema = z
       .min(32)
       .regex(/^[A-Za-z0-9\-._~+/]+=*$/, 'must be token68 characters (RFC 6750 §2.1)')
       .optional(),
+    /**
+     * The route rules file (JSON, see `gateway/rules.ts`) that forward-auth and the gateway
+     * share. Unset: every path needs a valid credential of any enabled method.
+     */
+    routesFile: z.string().min(1).optional(),
+    /**
+     * The names of the identity headers forward-auth answers with and the gateway adds to the
+     * upstream request; the same names arriving from a client are always stripped.
+     */
+    identityHeaders: z
+      .object({
+        account: headerName.default('Keyward-Account'),
+        key: headerName.default('Keyward-Key'),
+        scopes: headerName.default('Keyward-Scopes'),
+        method: headerName.default('Keyward-Method'),
+        session: headerName.default('Keyward-Session'),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * The API `keyward gateway` protects (an http(s) URL, optionally with a path prefix). When
+     * set, `keyward serve` also starts the gateway, on `gatewayPort`.
+     */
+    gatewayUpstream: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional(),
+    gatewayPort: z.number().int().min(0).max(65535).default(4001),
+    /**
+     * The origin callers of the gateway sign against (OAuth 1.0a base strings); default from
+     * `host` and the port the gateway listens on, as `publicUrl` is for the server.
+     */
+    gatewayPublicUrl: z.url().optional(),
+    /**
+     * The largest request body the gateway buffers to verify it (OAuth 1.0a form parameters,
+     * body hashes); larger ones are refused with 413. Other bodies stream through, unbounded.
+     */
+    gatewayBodyLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+    /** How long the upstream may take to answer (and between body chunks); then 504. */
+    gatewayUpstreamTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
     /** How long a JWT signing key signs before the next one takes over. */
     signingKeyRotationSeconds: z
       .number()
@@ -133,7 +181,7 @@ const configSchema = z
 /** Input accepted in `keyward.config.json` (every field optional). */
 export type KeywardConfigInput = z.input<typeof configSchema>;
 
-/** The resolved configuration. Paths (`dataDir`, `tls`) are absolute. */
+/** The resolved configuration. Paths (`dataDir`, `tls`, `routesFile`) are absolute. */
 export interface KeywardConfig extends Omit<z.output<typeof configSchema>, 'publicUrl'> {
   /** Always set once resolved: the configured value or the loopback default. */
   readonly publicUrl: string;
@@ -183,6 +231,12 @@ const ENV: Record<string, { field: keyof KeywardConfigInput; read: Read }> = {
   KEYWARD_USAGE_FLUSH: { field: 'usageFlushSeconds', read: seconds },
   KEYWARD_METRICS_TOKEN: { field: 'metricsToken', read: text },
   KEYWARD_SIGNING_KEY_ROTATION: { field: 'signingKeyRotationSeconds', read: seconds },
+  KEYWARD_ROUTES: { field: 'routesFile', read: text },
+  KEYWARD_GATEWAY_UPSTREAM: { field: 'gatewayUpstream', read: text },
+  KEYWARD_GATEWAY_PORT: { field: 'gatewayPort', read: integer },
+  KEYWARD_GATEWAY_PUBLIC_URL: { field: 'gatewayPublicUrl', read: text },
+  KEYWARD_GATEWAY_BODY_LIMIT: { field: 'gatewayBodyLimitBytes', read: integer },
+  KEYWARD_GATEWAY_TIMEOUT: { field: 'gatewayUpstreamTimeoutSeconds', read: seconds },
 };
 
 // A setting checked against another (`requestTimeoutSeconds >= headersTimeoutSeconds`) → the
@@ -353,6 +407,7 @@ export function loadConfig(sources: ConfigSources = {}): KeywardConfig {
             certFile: path(c.tls.certFile, origins.get('tls.certFile') ?? origins.get('tls')),
           },
         }),
+    ...(c.routesFile === undefined ? {} : { routesFile: path(c.routesFile, origins.get('routesFile')) }),
     ...(read ? { configFile: file } : {}),
   };
 }

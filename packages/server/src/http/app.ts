@@ -23,17 +23,18 @@ import { openStore, type Store } from '../store/index.js';
 import { purgeEnded } from '../store/maintenance.js';
 import { StoreUnavailableError } from '../verify/ports.js';
 import type { Scheme } from '../verify/scheme.js';
-import { createVerifier } from '../verify/verifier.js';
 import { accountRoutes } from './accounts/index.js';
 import { adminRoutes } from './admin/index.js';
 import type { ServerContext } from './context.js';
 import { collectRoutes, frameworkErrors, installErrorHandlers } from './errors.js';
+import { forwardAuthRoutes } from './forward-auth.js';
 import { securityHeaders } from './headers.js';
 import { healthRoutes } from './health.js';
 import { useStrictJson } from './json.js';
 import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
-import { jwtVerifierOptions, oauthRoutes } from './oauth/index.js';
+import { oauthRoutes } from './oauth/index.js';
 import { openapiRoutes } from './openapi.js';
+import { createServerVerifier } from './server-verifier.js';
 import { verifyRoutes } from './verify.js';
 import { whoamiRoutes } from './whoami.js';
 
@@ -160,25 +161,12 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
   const allowedMethods = collectRoutes(app);
 
   const verifier = instrumentVerifier(
-    createVerifier({
+    createServerVerifier(config, {
       store,
       nonces,
       limiter,
       clock,
-      origin: config.publicUrl,
-      trustProxy: config.trustProxy,
       schemes: options.schemes,
-      methods: [...config.methods, ...(options.schemes ?? []).map((s) => s.method)],
-      timestampWindowSeconds: config.timestampWindowSeconds,
-      plaintext: config.plaintext,
-      apiKeyHeader: config.apiKeyHeader,
-      realm: config.realm,
-      failuresPerIp: config.limits.failuresPerIp,
-      failuresPerKey: config.limits.failuresPerKey,
-      sessionIpPolicy: config.sessionIpPolicy,
-      sessionIdleMs: config.sessionIdleSeconds * 1000,
-      // The server's own JWT access tokens, when it issues them (tokenFormat 'jwt').
-      jwt: jwtVerifierOptions(config, store),
       onError: (error, { requestId }) => {
         if (error instanceof StoreUnavailableError) {
           metrics.storeErrors.inc({ source: 'verifier' });
@@ -204,6 +192,7 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
   await app.register(accountRoutes);
   await app.register(adminRoutes);
   await app.register(verifyRoutes);
+  await app.register(forwardAuthRoutes);
 
   nonces.start(NONCE_SWEEP_MS, (error) => {
     metrics.storeErrors.inc({ source: 'nonce_sweep' });
