@@ -12,8 +12,6 @@
  * @packageDocumentation
  */
 
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
@@ -24,8 +22,9 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { fromNodeRequest, renderRefusal } from '../adapters/http.js';
-import type { KeywardConfig } from '../config/index.js';
+import { type KeywardConfig, storeConfigOf } from '../config/index.js';
 import type { ErrorCode } from '../errors/codes.js';
+import { baseServerOptions } from '../http/server-options.js';
 import { createServerVerifier } from '../http/server-verifier.js';
 import { MemoryLimiter } from '../state/limiter.js';
 import { SqlNonceStore } from '../state/nonces.js';
@@ -95,10 +94,6 @@ const HOP_BY_HOP = [
   'upgrade',
   'expect',
 ];
-
-const REDACT = [...CREDENTIAL_HEADERS, 'proxy-authorization'].map((h) =>
-  h.includes('-') ? `req.headers["${h}"]` : `req.headers.${h}`,
-);
 
 /** What the gateway decided for a request before its body. */
 interface Decision {
@@ -198,49 +193,12 @@ export async function createGateway(config: KeywardConfig, options: GatewayOptio
   const bodyLimit = config.gatewayBodyLimitBytes;
   const identityNames = identityHeaderNames(config);
   const ownsStore = options.store === undefined;
-  const store =
-    options.store ??
-    (await openStore({
-      dataDir: config.dataDir,
-      databaseUrl: config.databaseUrl,
-      masterKey: config.masterKey,
-      pepper: config.pepper,
-      clock,
-      usageFlushMs: config.usageFlushSeconds * 1000,
-      signingKeyRotationMs: config.signingKeyRotationSeconds * 1000,
-    }));
+  const store = options.store ?? (await openStore(storeConfigOf(config, { clock })));
   const nonces = new SqlNonceStore(store.context.db, clock);
   const limiter = new MemoryLimiter(clock);
 
-  const headersTimeout = config.headersTimeoutSeconds * 1000;
-  const nodeTimeouts = { headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout / 4) };
-  const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: { paths: REDACT, censor: '[redacted]' },
-      serializers: {
-        req: (req) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }),
-      },
-    },
-    genReqId: () => randomUUID(),
-    requestIdHeader: false,
-    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
-    // Slow-header and slow-request bounds as the server's; a large upload needs a request
-    // timeout long enough for it (KEYWARD_REQUEST_TIMEOUT).
-    requestTimeout: config.requestTimeoutSeconds * 1000,
-    keepAliveTimeout: config.keepAliveTimeoutSeconds * 1000,
-    maxRequestsPerSocket: config.maxRequestsPerSocket,
-    ...(config.tls === undefined
-      ? { http: nodeTimeouts }
-      : {
-          https: {
-            key: readFileSync(config.tls.keyFile),
-            cert: readFileSync(config.tls.certFile),
-            ...nodeTimeouts,
-          },
-        }),
-    return503OnClosing: true,
-  });
+  // A large upload needs a request timeout long enough for it (KEYWARD_REQUEST_TIMEOUT).
+  const app = Fastify(baseServerOptions(config, options.logger));
 
   const verifier = createServerVerifier(
     {

@@ -7,14 +7,12 @@
  * @packageDocumentation
  */
 
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import formats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { keywardFastify } from '../adapters/fastify.js';
-import type { KeywardConfig } from '../config/index.js';
+import { type KeywardConfig, storeConfigOf } from '../config/index.js';
 import { every } from '../state/every.js';
 import { MemoryLimiter } from '../state/limiter.js';
 import { SqlNonceStore } from '../state/nonces.js';
@@ -34,6 +32,7 @@ import { useStrictJson } from './json.js';
 import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
 import { oauthRoutes } from './oauth/index.js';
 import { openapiRoutes } from './openapi.js';
+import { baseServerOptions } from './server-options.js';
 import { createServerVerifier } from './server-verifier.js';
 import { verifyRoutes } from './verify.js';
 import { whoamiRoutes } from './whoami.js';
@@ -69,14 +68,6 @@ const NONCE_SWEEP_MS = 60_000;
 const MAINTENANCE_MS = 60 * 60_000;
 const FIRST_MAINTENANCE_MS = 5 * 60_000;
 
-// Headers that carry credentials never reach a log line.
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["proxy-authorization"]',
-];
-
 /**
  * Validators per part of the request: bodies are checked strictly (no type coercion, no
  * removal of unknown fields: an array where a string belongs is a 400, not a silent fix);
@@ -92,64 +83,18 @@ function validators() {
     (httpPart === 'body' ? strict : loose).compile(schema);
 }
 
-/**
- * The Node server options Fastify has no setting of its own for: the headers timeout, and how
- * often Node checks it and the request timeout (every 30 s by default, which would let a
- * slow-header connection live up to 30 s past its bound).
- */
-function nodeTimeouts(config: KeywardConfig): { headersTimeout: number; connectionsCheckingInterval: number } {
-  const headersTimeout = config.headersTimeoutSeconds * 1000;
-  return { headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout / 4) };
-}
-
 /** Builds the server on its store; resolves once every route is registered. */
 export async function createServer(config: KeywardConfig, options: ServerOptions = {}): Promise<KeywardServer> {
   const clock = options.clock ?? systemClock;
   const ownsStore = options.store === undefined;
-  const store =
-    options.store ??
-    (await openStore({
-      dataDir: config.dataDir,
-      databaseUrl: config.databaseUrl,
-      masterKey: config.masterKey,
-      pepper: config.pepper,
-      clock,
-      usageFlushMs: config.usageFlushSeconds * 1000,
-      signingKeyRotationMs: config.signingKeyRotationSeconds * 1000,
-    }));
+  const store = options.store ?? (await openStore(storeConfigOf(config, { clock })));
   const metrics = createMetrics();
   const nonces = new SqlNonceStore(store.context.db, clock);
   const limiter = new MemoryLimiter(clock);
 
   const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: { paths: REDACT, censor: '[redacted]' },
-      serializers: {
-        // The path only: a query string may hold something a caller should not have put there.
-        req: (req) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }),
-      },
-    },
-    genReqId: () => randomUUID(),
-    requestIdHeader: false,
+    ...baseServerOptions(config, options.logger),
     bodyLimit: config.bodyLimitBytes,
-    // X-Forwarded-* are believed from the configured proxies only (request.ip, request.protocol).
-    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
-    // Node's defaults let a connection trickle its headers for a minute (checked every 30 s), its
-    // request for five, and hold a keep-alive socket for any number of requests.
-    requestTimeout: config.requestTimeoutSeconds * 1000,
-    keepAliveTimeout: config.keepAliveTimeoutSeconds * 1000,
-    maxRequestsPerSocket: config.maxRequestsPerSocket,
-    ...(config.tls === undefined
-      ? { http: nodeTimeouts(config) }
-      : {
-          https: {
-            key: readFileSync(config.tls.keyFile),
-            cert: readFileSync(config.tls.certFile),
-            ...nodeTimeouts(config),
-          },
-        }),
-    return503OnClosing: true,
     // Errors before routing (a malformed percent-encoded path) in the one shape too.
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
