@@ -38,10 +38,10 @@ const PATH = '/private';
 /** Unique nonces for the whole run: a random prefix and a counter, 32 characters like node-oauth's. */
 const NONCE_PREFIX = randomBytes(16).toString('hex').slice(0, 22);
 let nonceCounter = 0;
-const nextNonce = () => NONCE_PREFIX + (nonceCounter++).toString(36).padStart(10, '0');
+export const nextNonce = () => NONCE_PREFIX + (nonceCounter++).toString(36).padStart(10, '0');
 
 /** node-oauth, as the tutorial's client uses it, with our nonce and timestamp. */
-function signer(consumerKey, consumerSecret) {
+export function signer(consumerKey, consumerSecret) {
   const client = new oauth.OAuth(null, null, consumerKey, consumerSecret, '1.0', null, 'HMAC-SHA1');
   let nonce = '';
   let timestamp = 0;

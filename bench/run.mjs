@@ -2,13 +2,17 @@
 // Targets are ratios, never absolute times: this machine is shared and noisy. Each pair is
 // measured in several interleaved rounds and the median ratio is reported.
 //
-// Knobs: BENCH_ONLY=core|state|timing|http; core and state: BENCH_CORE_PAIRS (40), BENCH_SLICE_MS (50); timing:
+// Knobs: BENCH_ONLY=core|state|timing|http|gateway; core and state: BENCH_CORE_PAIRS (40), BENCH_SLICE_MS (50); timing:
 // BENCH_ROUNDS (5), BENCH_TIME_MS (400); HTTP (http.mjs):
 // BENCH_HTTP_ROUNDS (BENCH_ROUNDS if set, else 7), BENCH_HTTP_SECONDS (2 per variant and round),
 // BENCH_HTTP_WARMUP_SECONDS (1), BENCH_HTTP_CONNECTIONS (10),
 // BENCH_HTTP_MAX_SIGNED (50000), BENCH_HTTP_VERBOSE=1 (every measurement), BENCH_HTTP_CPU_PROF=<dir>
-// (the servers run with --cpu-prof and write their profiles there).
+// (the servers run with --cpu-prof and write their profiles there); gateway (gateway.mjs):
+// BENCH_GATEWAY_ROUNDS (6), BENCH_GATEWAY_SECONDS (3 per variant and round),
+// BENCH_GATEWAY_WARMUP_SECONDS (1), BENCH_GATEWAY_CONNECTIONS (10), BENCH_GATEWAY_MAX_SIGNED (50000),
+// BENCH_GATEWAY_VERBOSE=1, BENCH_NGINX (/usr/sbin/nginx).
 import { coreScenarios } from './core.mjs';
+import { runGateway } from './gateway.mjs';
 import { runHttp } from './http.mjs';
 import { runState } from './state.mjs';
 import { fmt, pairedRates, quantile } from './stats.mjs';
@@ -20,6 +24,8 @@ const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? process.env.BENCH_RO
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 400);
 const CORE_PAIRS = Number(process.env.BENCH_CORE_PAIRS ?? 40);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
+// Six variants × (1 s warm-up + 6 rounds × 3 s): about two minutes with the set-up.
+const GATEWAY_ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 6);
 const ONLY = process.env.BENCH_ONLY;
 
 let missed = 0;
@@ -48,6 +54,7 @@ for (const s of ONLY === undefined || ONLY === 'core' ? coreScenarios : []) {
 if (ONLY === undefined || ONLY === 'state') missed += runState({ pairs: CORE_PAIRS, sliceMs: SLICE_MS });
 if (ONLY === undefined || ONLY === 'timing') missed += await runTiming({ rounds: ROUNDS, timeMs: TIME_MS });
 if (ONLY === undefined || ONLY === 'http') missed += await runHttp({ rounds: HTTP_ROUNDS });
+if (ONLY === undefined || ONLY === 'gateway') missed += await runGateway({ rounds: GATEWAY_ROUNDS });
 if (missed > 0) {
   console.log(`${missed} target(s) missed.`);
   process.exitCode = 1;
