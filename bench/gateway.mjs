@@ -24,8 +24,7 @@ import { connect, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { nextNonce, signer } from './http.mjs';
+import { load, nextNonce, signer } from './load.mjs';
 import { fmt, median } from './stats.mjs';
 
 const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 3);
@@ -250,69 +249,15 @@ ${server(dir)}}
   return proc;
 }
 
-function signPool(variant, count) {
-  const t = Math.floor(Date.now() / 1000);
-  const pool = new Array(count);
-  for (let i = 0; i < count; i++) pool[i] = variant.sign(variant.url, nextNonce(), t);
-  return pool;
-}
-
 /** One measurement: `seconds` of load on `variant`. */
 async function measure(variant, seconds, poolSize) {
-  const options = {
-    url: variant.url,
+  const { ok, elapsed, result } = await load(variant, {
+    seconds,
     connections: CONNECTIONS,
-    pipelining: 1,
-    duration: seconds,
-    headers: variant.headers ?? {},
-  };
-  let pool;
-  let next = 0;
-  let exhausted = false;
-  if (variant.sign !== undefined) {
-    pool = signPool(variant, poolSize);
-    options.requests = [
-      {
-        setupRequest: (req) => {
-          // Out of signed requests: repeat the last one (a replay Keyward refuses) and fail below.
-          if (next >= pool.length) exhausted = true;
-          req.headers = { ...req.headers, authorization: pool[Math.min(next++, pool.length - 1)] };
-          return req;
-        },
-      },
-    ];
-  }
-  const statuses = {};
-  let ok = 0;
-  let notOk = 0;
-  const start = performance.now();
-  let last = start;
-  const run = autocannon(options);
-  run.on('response', (_client, status) => {
-    last = performance.now();
-    if (status >= 200 && status < 300) ok++;
-    else {
-      notOk++;
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    }
+    poolSize,
+    knobs: 'BENCH_GATEWAY',
   });
-  const result = await run;
-  if (exhausted) {
-    throw new Error(
-      `${variant.name}: ran out of ${pool.length} pre-signed requests in ${seconds} s; raise BENCH_GATEWAY_MAX_SIGNED or lower BENCH_GATEWAY_SECONDS`,
-    );
-  }
-  if (notOk > 0 || result.errors > 0 || result.timeouts > 0) {
-    // One more request, for what the refusal says.
-    const probe = await fetch(variant.url, { headers: variant.headers ?? {}, signal: AbortSignal.timeout(5000) }).then(
-      async (res) => `${res.status} ${(await res.text()).slice(0, 300)}`,
-      (error) => String(error),
-    );
-    throw new Error(
-      `${variant.name}: ${notOk} non-2xx responses ${JSON.stringify(statuses)}, ${result.errors} errors, ${result.timeouts} timeouts during the measurement; now: ${probe}`,
-    );
-  }
-  return { hz: ok / ((last - start) / 1000), responses: ok, p50: result.latency.p50, p99: result.latency.p99 };
+  return { hz: ok / elapsed, responses: ok, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
 /** Correctness first: the bench must not pass by measuring refusals. */

@@ -16,10 +16,8 @@
 //   refused, and a forged signature must be refused by both stacks; during the runs any non-2xx
 //   answer, socket error or timeout fails the benchmark.
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import oauth from 'oauth';
+import { load, nextNonce, signer } from './load.mjs';
 import { fmt, median } from './stats.mjs';
 
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2);
@@ -34,32 +32,6 @@ const CPU_PROF_DIR = process.env.BENCH_HTTP_CPU_PROF;
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./http-server.mjs', import.meta.url));
 const PATH = '/private';
-
-/** Unique nonces for the whole run: a random prefix and a counter, 32 characters like node-oauth's. */
-const NONCE_PREFIX = randomBytes(16).toString('hex').slice(0, 22);
-let nonceCounter = 0;
-export const nextNonce = () => NONCE_PREFIX + (nonceCounter++).toString(36).padStart(10, '0');
-
-/** node-oauth, as the tutorial's client uses it, with our nonce and timestamp. */
-export function signer(consumerKey, consumerSecret) {
-  const client = new oauth.OAuth(null, null, consumerKey, consumerSecret, '1.0', null, 'HMAC-SHA1');
-  let nonce = '';
-  let timestamp = 0;
-  client._getNonce = () => nonce;
-  client._getTimestamp = () => timestamp;
-  return (url, n, t) => {
-    nonce = n;
-    timestamp = t;
-    return client.authHeader(url, null, null, 'GET');
-  };
-}
-
-function signPool(variant, count) {
-  const t = Math.floor(Date.now() / 1000);
-  const pool = new Array(count);
-  for (let i = 0; i < count; i++) pool[i] = variant.sign(variant.url, nextNonce(), t);
-  return pool;
-}
 
 /** A message of `type` from the child, or an error when it exits first. */
 function message(child, type) {
@@ -113,60 +85,16 @@ async function serverCpu(server) {
  * request each time; the others repeat one request.
  */
 async function measure(variant, seconds, poolSize) {
-  const options = {
-    url: variant.url,
-    connections: CONNECTIONS,
-    pipelining: 1,
-    duration: seconds,
-    headers: variant.headers ?? {},
-  };
-  let pool;
-  let next = 0;
-  let exhausted = false;
-  if (variant.sign !== undefined) {
-    pool = signPool(variant, poolSize);
-    options.requests = [
-      {
-        setupRequest: (req) => {
-          // Out of signed requests: autocannon cannot stop here, so repeat the last one (a replay
-          // that Keyward refuses) and fail the run below.
-          if (next >= pool.length) exhausted = true;
-          req.headers = { ...req.headers, authorization: pool[Math.min(next++, pool.length - 1)] };
-          return req;
-        },
-      },
-    ];
-  }
-  const statuses = {};
-  let ok = 0;
-  let notOk = 0;
   const cpuBefore = await serverCpu(variant.server);
   const selfBefore = process.cpuUsage();
-  const start = performance.now();
-  let last = start;
-  const run = autocannon(options);
-  run.on('response', (_client, status) => {
-    last = performance.now();
-    if (status >= 200 && status < 300) ok++;
-    else {
-      notOk++;
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    }
+  const { ok, elapsed, result } = await load(variant, {
+    seconds,
+    connections: CONNECTIONS,
+    poolSize,
+    knobs: 'BENCH_HTTP',
   });
-  const result = await run;
-  if (exhausted) {
-    throw new Error(
-      `${variant.name}: ran out of ${pool.length} pre-signed requests in ${seconds} s; raise BENCH_HTTP_MAX_SIGNED or lower BENCH_HTTP_SECONDS`,
-    );
-  }
   const selfUsage = process.cpuUsage(selfBefore);
   const cpuAfter = await serverCpu(variant.server);
-  const elapsed = (last - start) / 1000;
-  if (notOk > 0 || result.errors > 0 || result.timeouts > 0) {
-    throw new Error(
-      `${variant.name}: ${notOk} non-2xx responses ${JSON.stringify(statuses)}, ${result.errors} errors, ${result.timeouts} timeouts during the measurement`,
-    );
-  }
   return {
     hz: ok / elapsed,
     responses: ok,
