@@ -359,3 +359,41 @@ describe('WebSocket upgrades', () => {
     expect(upstream.seen.some((e) => e.url === '/ws/anon')).toBe(false);
   });
 });
+
+describe('beside a server in one process (serve with a gateway upstream)', () => {
+  it("shares the server's failure limits: failures at either listener count once", async () => {
+    const limits = { failuresPerIp: { limit: 3, windowSeconds: 60 } };
+    const server = await startTestServer('sqlite', { limits });
+    const { store, nonces, limiter } = server.server.context;
+    const gateway = await startTestGateway(store, {
+      upstream: upstream.url,
+      config: { limits },
+      shared: { nonces, limiter },
+    });
+    try {
+      const account = await store.accounts.create(
+        { email: `shared-${Date.now()}@example.com`, password: PASSWORD },
+        actor,
+      );
+      if (!account.ok) throw new Error(account.code);
+      const key = await store.keys.create(account.value.id, { name: 'shared' }, actor);
+      if (!key.ok) throw new Error(key.code);
+      const wrong = `Basic ${Buffer.from(`${key.value.id}:${reader.secret}`).toString('base64')}`;
+      for (let i = 0; i < 2; i++)
+        expect((await fetch(gateway.url, { headers: { authorization: wrong } })).status).toBe(401);
+      expect((await fetch(`${server.url}/v1/whoami`, { headers: { authorization: wrong } })).status).toBe(401);
+      // The fourth failure from this address, wherever it lands, is over the one limit of 3.
+      const fourth = await fetch(`${server.url}/v1/whoami`, { headers: { authorization: wrong } });
+      expect(fourth.status).toBe(429);
+      expect(((await fourth.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+      // The right secret still passes at both.
+      expect((await fetch(gateway.url, { headers: { authorization: basic(key.value) } })).status).toBe(200);
+      expect((await fetch(`${server.url}/v1/whoami`, { headers: { authorization: basic(key.value) } })).status).toBe(
+        200,
+      );
+    } finally {
+      await gateway.close();
+      await server.close();
+    }
+  });
+});

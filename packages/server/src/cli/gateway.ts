@@ -15,7 +15,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { KeywardConfig } from '../config/index.js';
 import { storeConfigOf } from '../config/store.js';
-import { createGateway, gatewayOrigin, type KeywardGateway, parseUpstream } from '../gateway/gateway.js';
+import {
+  createGateway,
+  type GatewayOptions,
+  gatewayOrigin,
+  type KeywardGateway,
+  parseUpstream,
+} from '../gateway/gateway.js';
 import { loadRouteRules, RouteRulesError } from '../gateway/rules.js';
 import { openStore, type Store } from '../store/index.js';
 import { type CliContext, cliConfig, messageOf } from './context.js';
@@ -31,6 +37,8 @@ export interface StartGatewayOptions {
   readonly routesFile?: string | undefined;
   /** A store already open (`serve`); else the configured one is opened, and must exist. */
   readonly store?: Store | undefined;
+  /** The server's nonce store and limiter, when it runs in the same process (`serve`). */
+  readonly shared?: GatewayOptions['shared'];
 }
 
 /**
@@ -50,6 +58,7 @@ export async function startGateway(
       upstream: options.upstream,
       rules,
       store,
+      shared: options.shared,
       publicUrl: config.gatewayPublicUrl ?? gatewayOrigin(config, options.port),
     });
   } catch (error) {

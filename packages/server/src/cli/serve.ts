@@ -79,13 +79,14 @@ export async function serve(ctx: CliContext): Promise<KeywardServer> {
   }
   server.app.log.info({ publicUrl: config.publicUrl, engine: server.context.store.engine }, 'Keyward is serving');
   if (config.gatewayUpstream === undefined) return server;
-  // The gateway mode of serve: the same store (and so the same nonces and keys), its own port.
+  // The gateway mode of serve: the same store, nonce store and failure limits, its own port.
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(config, {
       upstream: config.gatewayUpstream,
       port: config.gatewayPort,
       store: server.context.store,
+      shared: { nonces: server.context.nonces, limiter: server.context.limiter },
     });
   } catch (error) {
     await server.close();

@@ -30,7 +30,7 @@ import { MemoryLimiter } from '../state/limiter.js';
 import { SqlNonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
 import { openStore, type Store } from '../store/index.js';
-import { StoreUnavailableError } from '../verify/ports.js';
+import { type Limiter, type NonceStore, StoreUnavailableError } from '../verify/ports.js';
 import type { Principal, Refusal } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { identityHeaderNames, identityHeaders } from './identity.js';
@@ -45,6 +45,12 @@ export interface GatewayOptions {
   readonly rules?: RouteRules | undefined;
   /** An open store to use (tests, or `serve` running both); by default one is opened. */
   readonly store?: Store | undefined;
+  /**
+   * The nonce store and limiter of a server in the same process (`serve` running both), so that
+   * a failure counts once against both listeners and the nonce table is swept once. By default
+   * the gateway makes its own on the store, and sweeps its nonces.
+   */
+  readonly shared?: { readonly nonces: NonceStore; readonly limiter: Limiter } | undefined;
   readonly clock?: Clock | undefined;
   /** Upstream timeout in milliseconds; default `gatewayUpstreamTimeoutSeconds` of the configuration. */
   readonly upstreamTimeoutMs?: number | undefined;
@@ -194,8 +200,16 @@ export async function createGateway(config: KeywardConfig, options: GatewayOptio
   const identityNames = identityHeaderNames(config);
   const ownsStore = options.store === undefined;
   const store = options.store ?? (await openStore(storeConfigOf(config, { clock })));
-  const nonces = new SqlNonceStore(store.context.db, clock);
-  const limiter = new MemoryLimiter(clock);
+  // Alone, the gateway keeps its own nonce store (swept by it) and limiter; beside a server, the
+  // server's.
+  let ownNonces: SqlNonceStore | undefined;
+  let nonces: NonceStore;
+  let limiter: Limiter;
+  if (options.shared === undefined) {
+    ownNonces = new SqlNonceStore(store.context.db, clock);
+    nonces = ownNonces;
+    limiter = new MemoryLimiter(clock);
+  } else ({ nonces, limiter } = options.shared);
 
   // A large upload needs a request timeout long enough for it (KEYWARD_REQUEST_TIMEOUT).
   const app = Fastify(baseServerOptions(config, options.logger));
@@ -330,7 +344,7 @@ export async function createGateway(config: KeywardConfig, options: GatewayOptio
       upstreamHeaders(req.headers, { rule, principal, identityNames, config }),
   });
 
-  nonces.start(NONCE_SWEEP_MS, (error) => app.log.warn({ err: error }, 'nonce sweep failed'));
+  ownNonces?.start(NONCE_SWEEP_MS, (error) => app.log.warn({ err: error }, 'nonce sweep failed'));
   await app.ready();
 
   let closing: Promise<void> | undefined;
@@ -339,7 +353,7 @@ export async function createGateway(config: KeywardConfig, options: GatewayOptio
     verifier,
     close() {
       closing ??= (async () => {
-        nonces.stop();
+        ownNonces?.stop();
         upgrades.close();
         try {
           await app.close();

@@ -8,7 +8,7 @@ import { createServer as netServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KeywardConfigInput, loadConfig } from '../../src/config/index.js';
-import { createGateway, type KeywardGateway } from '../../src/gateway/gateway.js';
+import { createGateway, type GatewayOptions, type KeywardGateway } from '../../src/gateway/gateway.js';
 import { loadRouteRules, type RouteRules } from '../../src/gateway/rules.js';
 import type { Store } from '../../src/store/index.js';
 import { AUTH_METHODS } from '../../src/verify/types.js';
@@ -173,6 +173,7 @@ export async function startTestGateway(
     rules?: RouteRules | undefined;
     config?: KeywardConfigInput | undefined;
     upstreamTimeoutMs?: number | undefined;
+    shared?: GatewayOptions['shared'];
   },
 ): Promise<TestGateway> {
   const port = await freePort();
@@ -189,6 +190,7 @@ export async function startTestGateway(
     rules: options.rules,
     store,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
+    shared: options.shared,
     logger: { level: 'info', stream },
   });
   await gateway.app.listen({ port, host: '127.0.0.1' });
