@@ -27,7 +27,7 @@ describe('HmacKey', () => {
     );
   });
 
-  it('matches at the block-size edges and for messages longer than its scratch space', () => {
+  it('matches at the block-size edges (RFC 2104 §2: B = 64) and for long and non-ASCII messages', () => {
     for (const length of [0, 1, 63, 64, 65, 128, 129]) {
       const key = 'k'.repeat(length);
       for (const message of ['', 'x'.repeat(1024), '€'.repeat(5000), 'y'.repeat(100_000)]) {

@@ -43,7 +43,7 @@ export function signingKey(consumerSecret: string, tokenSecret = ''): string {
 /**
  * The signing key of {@link signingKey} prepared for HMAC (an {@link HmacKey}), made once per
  * secret pair and kept by verifiers that check many requests with the same secrets: each
- * signature then costs two one-shot hashes. The key never shows its bytes when logged.
+ * signature then skips the key import. The key never shows its bytes when logged.
  */
 export function createSigningKey(consumerSecret: string, tokenSecret = ''): HmacKey {
   return new HmacKey(signingKey(consumerSecret, tokenSecret));

@@ -38,7 +38,7 @@ export interface OAuth1Secrets {
 /**
  * Secrets for {@link verifyOAuth1Signature} with their HMAC key made once (RFC 5849 §3.4.2
  * signing key, as an {@link HmacKey}). A verifier that caches secrets should cache these
- * instead: HMAC with a prepared key costs about half as much as with a string.
+ * instead: the key is then imported once, not on every request.
  */
 export function prepareOAuth1Secrets(consumerSecret: string, tokenSecret = ''): OAuth1Secrets {
   return { consumerSecret, tokenSecret, hmacKey: createSigningKey(consumerSecret, tokenSecret) };
