@@ -83,7 +83,8 @@ export function oauth1Request(presented: Presented, ctx: VerifierContext): OAuth
 
 /**
  * The checks made before any secret is looked at: PLAINTEXT only over TLS (RFC 5849 §3.4.4,
- * loopback is no exception), and the timestamp inside the window (§3.3), refused with the
+ * loopback is no exception), and the timestamp inside the window (§3.3) and past the nonce
+ * store's floor (a store that lost its previous run's nonces cannot check those), refused with the
  * server's time so that clients can correct their clock (OAuth Problem Reporting
  * `oauth_acceptable_timestamps`, and `Date`).
  */
@@ -96,12 +97,26 @@ export function checkBeforeSecrets(
     return ctx.refuse('transport_insecure', {}, OAUTH);
   const now = ctx.clock.now();
   const window = ctx.settings.timestampWindowSeconds;
-  if (checkTimestamp(request.timestamp, now, window).ok) return undefined;
+  const floor = ctx.nonces.floorMs;
+  if (checkTimestamp(request.timestamp, now, window).ok) {
+    if (floor === undefined || request.timestamp * 1000 > floor) return undefined;
+    // Stamped before the nonce store's floor (its previous run's nonces are gone): it may be a
+    // replay of a request accepted then. The range told is the stamps accepted now, centred on
+    // the server's time when the floor allows, since clients take its middle for that time.
+    const nowSeconds = Math.floor(now / 1000);
+    const min = Math.floor(floor / 1000) + 1;
+    const max = Math.min(nowSeconds + window, Math.max(min, 2 * nowSeconds - min));
+    return timestampRefused(ctx, now, min, Math.max(min, max));
+  }
   const range = acceptableTimestamps(now, window);
+  return timestampRefused(ctx, now, range.min, range.max);
+}
+
+function timestampRefused(ctx: VerifierContext, now: number, min: number, max: number): Refusal {
   return ctx.refuse(
     'timestamp_refused',
     {
-      oauthParams: { oauth_acceptable_timestamps: `${range.min}-${range.max}` },
+      oauthParams: { oauth_acceptable_timestamps: `${min}-${max}` },
       headers: { Date: new Date(now).toUTCString() },
     },
     OAUTH,
@@ -119,6 +134,7 @@ export async function consumeNonce(ctx: VerifierContext, request: OAuth1Request)
     `${request.consumerKey}&${request.token ?? ''}`,
     request.nonce,
     (request.timestamp + ctx.settings.timestampWindowSeconds) * 1000 + 1000,
+    request.timestamp * 1000,
   );
   return fresh ? undefined : ctx.refuse('nonce_reused', {}, OAUTH);
 }
