@@ -121,9 +121,11 @@ const plugin: FastifyPluginAsync<KeywardFastifyOptions> = async (fastify, option
   // Fastify 5 wants decorators declared before any request uses them.
   fastify.decorateRequest('keyward', null);
 
-  fastify.addHook('preParsing', async (request, _reply, payload) =>
-    verifier.needsBody(requestHead(request.raw)) ? copyingStream(request.raw, payload, limit) : payload,
-  );
+  // A callback hook, not an async one: it runs on every request, bodiless ones included, and
+  // Fastify continues a callback hook at once where it would wait a microtask for a promise.
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    done(null, verifier.needsBody(requestHead(request.raw)) ? copyingStream(request.raw, payload, limit) : payload);
+  });
 
   if (options.formParser !== false && !fastify.hasContentTypeParser(FORM_TYPE)) {
     fastify.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_request, body, done) => done(null, body));

@@ -2,6 +2,7 @@
  * Response headers every answer of the server carries, set in one `onSend` hook on the root
  * instance so that no route, error or not-found answer can miss them:
  *
+ * - `X-Request-Id`: the id of the request in the log, so that an answer can be traced.
  * - `X-Content-Type-Options: nosniff` on every response: a JSON error that holds text from the
  *   request is never sniffed into HTML.
  * - `Strict-Transport-Security` when the request arrived over TLS, or a trusted proxy said
@@ -57,11 +58,15 @@ function applyHeaders(app: FastifyInstance, request: FastifyRequest, reply: Fast
 
 /**
  * Installs the hook on the root instance (hooks on the root reach every route, the not-found
- * handler and the error handler). `app.kw` must be decorated before the first request.
+ * handler and the error handler), with `X-Request-Id` (the id the log lines of the request
+ * carry). `app.kw` must be decorated before the first request.
  */
 export function securityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every response, and Fastify continues a
+  // callback hook at once where it would wait a microtask for a promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', String(request.id));
     applyHeaders(app, request, reply);
-    return payload;
+    done(null, payload);
   });
 }

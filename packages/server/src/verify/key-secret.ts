@@ -7,7 +7,7 @@
  */
 
 import { identify } from '@keyward/core';
-import type { VerifierContext } from './context.js';
+import type { CachedKey, VerifierContext } from './context.js';
 import type { Transport } from './transport.js';
 import type { AuthMethod, Outcome } from './types.js';
 
@@ -18,19 +18,36 @@ import type { AuthMethod, Outcome } from './types.js';
  * `rate_limited` instead of 401, for a known and an unknown id alike.
  * `presented` is the `Authorization` scheme they came in (for the refusal's challenge).
  */
-export async function verifyKeySecret(
+export function verifyKeySecret(
   ctx: VerifierContext,
   transport: Transport,
   method: AuthMethod,
   rawId: string,
   rawSecret: string,
   presented: string | undefined,
-): Promise<Outcome> {
+): Outcome | Promise<Outcome> {
+  // A cached key is checked without a promise (an outcome at once, unless a limiter answers
+  // with one); only a cache miss waits for the store.
+  const cached = ctx.cachedKey(rawId);
+  if (cached !== undefined) return checkKeySecret(ctx, transport, method, rawId, rawSecret, presented, cached);
+  return ctx
+    .keyCredential(rawId)
+    .then((entry) => checkKeySecret(ctx, transport, method, rawId, rawSecret, presented, entry));
+}
+
+function checkKeySecret(
+  ctx: VerifierContext,
+  transport: Transport,
+  method: AuthMethod,
+  rawId: string,
+  rawSecret: string,
+  presented: string | undefined,
+  entry: CachedKey,
+): Outcome | Promise<Outcome> {
   // The secret is checked before any limit: the right one is admitted however many failures
   // others caused (from this address or any other); a wrong one over a limit becomes 429.
-  const entry = await ctx.keyCredential(rawId);
   if (!ctx.secretMatches(rawId, entry, rawSecret) || entry.credential === null) {
-    return (await ctx.recordFailure(transport, rawId)) ?? ctx.refuse('key_unknown', {}, presented);
+    return ctx.recordFailure(transport, rawId).then((limited) => limited ?? ctx.refuse('key_unknown', {}, presented));
   }
   return ctx.keyProblem(entry.credential, method, presented) ?? ctx.admit(rawId, entry.credential, method);
 }
@@ -47,7 +64,7 @@ export function verifyPresentedKey(
   keyId: string,
   secret: string,
   presented: string | undefined,
-): Promise<Outcome> {
+): Outcome | Promise<Outcome> {
   const id = identify(keyId);
   const parts = identify(secret);
   if (id?.type !== 'key_id' || id.id === undefined || parts?.type !== 'key_secret' || parts.secret === undefined) {

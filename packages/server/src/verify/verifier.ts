@@ -160,7 +160,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     options.cache ?? {},
   );
 
-  async function dispatch(req: VerifyRequest, route: RouteOptions): Promise<Outcome> {
+  // Not async: a scheme that answers at once (a cached key) gives its outcome without a promise.
+  function dispatch(req: VerifyRequest, route: RouteOptions): Outcome | Promise<Outcome> {
     // No failure check up front: every scheme checks the credential first and answers 429 only
     // to a failure over a limit (ctx.recordFailure), so failures never refuse the right secret.
     const transport = transportOf(req, ctx.proxies);
@@ -200,7 +201,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // A bearer token no scheme recognises is malformed (RFC 6750 §3.1 invalid_token); any other
     // scheme is one this server does not accept.
     if (authorization.scheme === 'bearer') {
-      return (await ctx.recordFailure(transport)) ?? ctx.refuse('malformed_token', {}, 'bearer');
+      return ctx.recordFailure(transport).then((limited) => limited ?? ctx.refuse('malformed_token', {}, 'bearer'));
     }
     return ctx.refuse('scheme_unsupported');
   }
@@ -219,17 +220,32 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return ctx.refuse('store_unavailable');
   };
 
+  const scoped = (outcome: Outcome, route: RouteOptions): Outcome => {
+    if (!outcome.ok || route.scopes === undefined) return outcome;
+    return checkScopes(ctx, outcome.principal, route.scopes) ?? outcome;
+  };
+
   return {
     realm,
-    async verify(req, route = {}) {
-      let outcome: Outcome;
+    verify(req, route = {}) {
+      // One promise per verification (the caller's), not one per step.
+      let outcome: Outcome | Promise<Outcome>;
       try {
-        outcome = await dispatch(req, route);
+        outcome = dispatch(req, route);
       } catch (error) {
-        return failClosed(error);
+        try {
+          return Promise.resolve(failClosed(error));
+        } catch (fault) {
+          return Promise.reject(fault);
+        }
       }
-      if (!outcome.ok || route.scopes === undefined) return outcome;
-      return checkScopes(ctx, outcome.principal, route.scopes) ?? outcome;
+      // Every outcome has `ok`; anything else is a promise (or a scheme's thenable).
+      if (!('ok' in outcome)) return Promise.resolve(outcome).then((o) => scoped(o, route), failClosed);
+      try {
+        return Promise.resolve(scoped(outcome, route));
+      } catch (fault) {
+        return Promise.reject(fault);
+      }
     },
     async verifyKeySecret({ transport, keyId, secret, method }) {
       try {

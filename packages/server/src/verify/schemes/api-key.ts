@@ -27,10 +27,12 @@ export const apiKeyScheme = defineScheme<{ readonly token: string; readonly pres
     if (authorization.scheme !== 'bearer' || !authorization.credentials.startsWith('kw_key_')) return undefined;
     return { claimed: { token: authorization.credentials, presented: 'bearer' } };
   },
-  async verify({ token, presented }, { transport }, ctx) {
+  verify({ token, presented }, { transport }, ctx) {
     const parts = identify(token);
     if (parts?.type !== 'api_key' || parts.id === undefined || parts.secret === undefined) {
-      return (await ctx.recordFailure(transport)) ?? ctx.refuse('malformed_token', {}, presented ?? 'bearer');
+      return ctx
+        .recordFailure(transport)
+        .then((limited) => limited ?? ctx.refuse('malformed_token', {}, presented ?? 'bearer'));
     }
     return verifyKeySecret(ctx, transport, 'api-key', parts.id, parts.secret, presented ?? 'bearer');
   },
