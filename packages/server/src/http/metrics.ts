@@ -1,16 +1,31 @@
 /**
  * Prometheus metrics (text exposition at `GET /metrics`): requests by route and status,
- * verifications by method and outcome, their latencies, and store errors. One registry per
- * server, so several servers in one process (tests) never share counters.
+ * verifications by method, outcome and refusal code, their latencies, store errors, and the
+ * standard process and Node.js metrics under their usual names. One registry per server, so
+ * several servers in one process (tests) never share counters.
+ *
+ * The instrumented verifier is also where every verification outcome is seen once: it counts
+ * them for the metrics, for the per-key outcome counters of the store (`store/outcomes.ts`),
+ * and notes them for the request's access-log line (`server-options.ts`).
  *
  * @packageDocumentation
  */
 
-import { constantTimeEqual, parseAuthorization } from '@keyward/core';
+import {
+  constantTimeEqual,
+  formatKeywardString,
+  identify,
+  type KeywardStringType,
+  parseAuthorization,
+  parseBasicCredentials,
+  parseOAuthParams,
+  splitAuthorizationHeader,
+} from '@keyward/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { addressFailures } from '../state/limiter.js';
+import type { OutcomeCounter } from '../store/outcomes.js';
 import type { Outcome, VerifyRequest } from '../verify/types.js';
 import type { Verifier } from '../verify/verifier.js';
 import { clientTransport, type ServerContext } from './context.js';
@@ -21,7 +36,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly requestSeconds: Histogram<'route'>;
-  readonly verifications: Counter<'method' | 'outcome'>;
+  readonly verifications: Counter<'method' | 'outcome' | 'code'>;
   readonly verificationSeconds: Histogram<'method'>;
   readonly storeErrors: Counter<'source'>;
 }
@@ -29,7 +44,11 @@ export interface Metrics {
 /** Creates the metrics on a registry of their own. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'keyward_process_' });
+  // The names every Node.js dashboard expects (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, …).
+  collectDefaultMetrics({ register: registry });
+  // Gauges named like counters (promtool: non-counter metrics should not have a "_total" suffix);
+  // the same figures stay, by type, as nodejs_active_handles, _requests and _resources.
+  for (const name of GAUGES_NAMED_TOTAL) registry.removeSingleMetric(name);
   const registers = [registry];
   return {
     registry,
@@ -48,8 +67,10 @@ export function createMetrics(): Metrics {
     }),
     verifications: new Counter({
       name: 'keyward_verifications_total',
-      help: 'Credential verifications, by method and outcome (ok or the refusal code).',
-      labelNames: ['method', 'outcome'],
+      help:
+        'Credential verifications, by method (used, or tried when refused), outcome (accepted or refused) ' +
+        'and refusal code (none when accepted).',
+      labelNames: ['method', 'outcome', 'code'],
       registers,
     }),
     verificationSeconds: new Histogram({
@@ -68,27 +89,140 @@ export function createMetrics(): Metrics {
   };
 }
 
-// The method a refused request tried, from its Authorization scheme (a refusal has no principal).
-function attemptedMethod(req: VerifyRequest): string {
-  const header = req.headers.authorization;
-  const value = typeof header === 'string' ? header : header?.[0];
-  const scheme = value?.trimStart().split(' ', 1)[0]?.toLowerCase();
-  if (scheme === 'basic') return 'basic';
-  if (scheme === 'bearer') return 'bearer';
-  if (scheme === 'oauth') return 'oauth1';
-  return 'none';
+// Default Node.js gauges whose names end in _total (see createMetrics).
+const GAUGES_NAMED_TOTAL = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** What a request tried, read from its credentials without verifying them. */
+interface Attempt {
+  /** The method tried (a bounded set: a metric label); `none` without credentials, `other` for an unknown scheme. */
+  readonly method: string;
+  /** The raw key id the credentials name, when they name one in a well-formed `kw_` string. */
+  readonly rawKeyId?: string | undefined;
 }
 
-/** The verifier, counting and timing every verification. */
-export function instrumentVerifier(verifier: Verifier, metrics: Metrics): Verifier {
+function one(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+// Only a string that checks out as a Keyward string of the type (checksum included) yields an
+// id: anything else a client typed, a pasted secret included, is never kept or logged.
+function keyIdIn(value: string | undefined, type: KeywardStringType): string | undefined {
+  if (value === undefined) return undefined;
+  const known = identify(value);
+  return known?.type === type ? known.id : undefined;
+}
+
+// An OAuth 1.0a request: a signed session when it carries a token, else a key's (consumer key = key id).
+function oauthAttempt(params: readonly (readonly [string, string])[]): Attempt {
+  if (params.some(([name]) => name === 'oauth_token')) return { method: 'signed-session' };
+  const consumer = params.find(([name]) => name === 'oauth_consumer_key')?.[1];
+  return { method: 'oauth1', rawKeyId: keyIdIn(consumer, 'key_id') };
+}
+
+/**
+ * The method a refused request tried and the key it named (a refusal carries no principal):
+ * Basic's user-id (RFC 7617 §2), an API key token (Bearer or `X-API-Key`), or OAuth 1.0a's
+ * `oauth_consumer_key` in the header or the query (RFC 5849 §3.5.1, §3.5.3).
+ */
+export function attemptOf(req: Pick<VerifyRequest, 'headers' | 'url'>): Attempt {
+  const header = one(req.headers.authorization);
+  if (header !== undefined) {
+    const split = splitAuthorizationHeader(header);
+    if (!split.ok) return { method: split.code === 'credentials_missing' ? 'none' : 'other' };
+    const { scheme, credentials } = split.value;
+    if (scheme === 'basic') {
+      const basic = parseBasicCredentials(credentials);
+      return { method: 'basic', rawKeyId: basic.ok ? keyIdIn(basic.value.userId, 'key_id') : undefined };
+    }
+    if (scheme === 'bearer') {
+      if (credentials.startsWith('kw_key_')) return { method: 'api-key', rawKeyId: keyIdIn(credentials, 'api_key') };
+      if (credentials.startsWith('kw_st_')) return { method: 'session' };
+      return { method: 'oauth2' };
+    }
+    if (scheme === 'oauth') {
+      const parsed = parseOAuthParams(credentials);
+      return parsed.ok ? oauthAttempt(parsed.value.params) : { method: 'oauth1' };
+    }
+    return { method: 'other' };
+  }
+  const apiKey = one(req.headers['x-api-key']);
+  if (apiKey !== undefined) return { method: 'api-key', rawKeyId: keyIdIn(apiKey.trim(), 'api_key') };
+  const q = req.url.indexOf('?');
+  if (q !== -1 && req.url.includes('oauth_', q)) {
+    const query = new URLSearchParams(req.url.slice(q + 1));
+    if (query.has('oauth_consumer_key') || query.has('oauth_token')) return oauthAttempt([...query]);
+  }
+  return { method: 'none' };
+}
+
+/** What the access log says about a request's verification. */
+export interface VerificationNote {
+  /** The method used, or tried when refused. */
+  readonly method: string;
+  /** The key (`kw_kid_…`): the principal's, or the one a refused request named. */
+  readonly keyId?: string | undefined;
+  /** The refusal code, when refused. */
+  readonly code?: string | undefined;
+}
+
+// By the request's headers object: adapters hand the verifier the Node request's own headers
+// (fromNodeRequest), so the request's hooks find its note without the verifier knowing Fastify.
+const notes = new WeakMap<object, VerificationNote>();
+
+/** The last verification of the request whose headers object this is, if it was verified. */
+export function verificationOf(headers: object): VerificationNote | undefined {
+  return notes.get(headers);
+}
+
+/**
+ * The verifier, counting and timing every verification (`verify`, and `verifyKeySecret` that the
+ * OAuth endpoints authenticate their clients with) for the metrics, when given, and per key and
+ * hour in `outcomes`, when given.
+ */
+export function instrumentVerifier(
+  verifier: Verifier,
+  metrics: Metrics | undefined,
+  outcomes?: OutcomeCounter | undefined,
+): Verifier {
+  const seen = (outcome: Outcome, method: string, rawKeyId: string | undefined, address: () => string): void => {
+    const code = outcome.ok ? undefined : outcome.code;
+    metrics?.verifications.inc({ method, outcome: outcome.ok ? 'accepted' : 'refused', code: code ?? 'none' });
+    // Only refusals keep an address: it is what tells an operator where failures come from.
+    outcomes?.record({
+      rawKeyId,
+      method,
+      outcome: outcome.ok ? 'accepted' : 'refused',
+      code,
+      address: outcome.ok ? undefined : address(),
+    });
+  };
+  const rawIdOf = (keyId: string | undefined) => (keyId === undefined ? undefined : keyIdIn(keyId, 'key_id'));
   return {
     ...verifier,
     async verify(req, route) {
       const started = process.hrtime.bigint();
       const outcome: Outcome = await verifier.verify(req, route);
-      const method = outcome.ok ? outcome.principal.method : attemptedMethod(req);
-      metrics.verifications.inc({ method, outcome: outcome.ok ? 'ok' : outcome.code });
-      metrics.verificationSeconds.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+      const attempt: Attempt = outcome.ok
+        ? { method: outcome.principal.method, rawKeyId: rawIdOf(outcome.principal.keyId) }
+        : attemptOf(req);
+      metrics?.verificationSeconds.observe({ method: attempt.method }, Number(process.hrtime.bigint() - started) / 1e9);
+      seen(outcome, attempt.method, attempt.rawKeyId, () => verifier.transportOf(req).clientIp);
+      notes.set(req.headers, {
+        method: attempt.method,
+        keyId: attempt.rawKeyId === undefined ? undefined : formatKeywardString('key_id', { id: attempt.rawKeyId }),
+        code: outcome.ok ? undefined : outcome.code,
+      });
+      return outcome;
+    },
+    async verifyKeySecret(input) {
+      const started = process.hrtime.bigint();
+      const outcome = await verifier.verifyKeySecret(input);
+      metrics?.verificationSeconds.observe({ method: input.method }, Number(process.hrtime.bigint() - started) / 1e9);
+      seen(outcome, input.method, rawIdOf(input.keyId), () => input.transport.clientIp);
       return outcome;
     },
   };
@@ -123,11 +257,13 @@ function metricsTokenGuard(kw: ServerContext, token: string) {
  */
 export const metricsRoutes = fp(async (app: FastifyInstance): Promise<void> => {
   const { metrics, config } = app.kw;
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook: it runs on every request and needs no promise.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the URL: ids in paths would make unbounded label sets.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
   const onRequest = config.metricsToken === undefined ? [] : [metricsTokenGuard(app.kw, config.metricsToken)];
   app.get('/metrics', { schema: { hide: true }, onRequest }, async (_request, reply) => {

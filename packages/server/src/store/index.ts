@@ -25,6 +25,7 @@ import {
 } from './keyring.js';
 import { Keys } from './keys.js';
 import { migrateToLatest } from './migrations.js';
+import { OutcomeCounter } from './outcomes.js';
 import { Sessions } from './sessions.js';
 import { SigningKeys } from './signing-keys.js';
 import { AccessTokens } from './tokens.js';
@@ -80,6 +81,8 @@ export interface Store {
   readonly sessions: Sessions;
   readonly audit: AuditLog;
   readonly usage: UsageCounter;
+  /** Verification outcomes per key and hour (accepted and refused), batched like `usage`. */
+  readonly outcomes: OutcomeCounter;
   /** The store as the verifier's credential source (database failures fail closed). */
   readonly credentials: CredentialSource;
   /** Where changes to keys, accounts and tokens are published (this process's bus). */
@@ -137,12 +140,13 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
     };
     const audit = new AuditLog(context);
     const usage = new UsageCounter(context);
+    const outcomes = new OutcomeCounter(context);
     const flushMs = config.usageFlushMs ?? 10_000;
     if (flushMs > 0) {
-      usage.start(
-        flushMs,
-        config.onUsageFlushError ?? ((error) => process.emitWarning(`usage flush failed: ${String(error)}`)),
-      );
+      const onFlushError =
+        config.onUsageFlushError ?? ((error) => process.emitWarning(`usage flush failed: ${String(error)}`));
+      usage.start(flushMs, onFlushError);
+      outcomes.start(flushMs, onFlushError);
     }
     const repos = {
       context,
@@ -158,13 +162,18 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       migrated,
       signingKeys: new SigningKeys(context, { rotationMs: config.signingKeyRotationMs }),
       audit,
+      outcomes,
       credentials: new SqlCredentialSource(repos),
       invalidations: context.invalidations,
       async close() {
         try {
           await usage.stop();
         } finally {
-          await database.close();
+          try {
+            await outcomes.stop();
+          } finally {
+            await database.close();
+          }
         }
       },
     };
@@ -184,6 +193,8 @@ export type { ApiKey, IssuedKey, KeyCredential, KeyMethod, KeySettings, RateLimi
 export { KEY_METHODS, keyStateProblem, parseKeyId } from './keys.js';
 export { ENDED_RETENTION_MS, purgeEnded } from './maintenance.js';
 export { migrateToLatest } from './migrations.js';
+export type { OutcomeEvent, OutcomeHour, OutcomeKind, RefusalQuery, RefusalRow } from './outcomes.js';
+export { MAX_ADDRESSES, MAX_PENDING_KEYED_REFUSALS, OutcomeCounter } from './outcomes.js';
 export type { IssuedSession, Session } from './sessions.js';
 export type { PublicJwk, PublicSigningKey, SigningKey, SigningKeyOptions } from './signing-keys.js';
 export { DEFAULT_SIGNING_KEY_ROTATION_MS, SigningKeys } from './signing-keys.js';

@@ -174,11 +174,56 @@ const sessionEnds: Migration = {
   },
 };
 
+// Limits shared by every instance on PostgreSQL (state/shared-limiter.ts): the table
+// rate-limiter-flexible's PostgreSQL limiter expects, made here so that instances starting
+// together never race to create it. Unused on SQLite (one instance counts in memory), and made
+// there too so that both engines keep one schema.
+const sharedLimits: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('rate_limits')
+      .addColumn('key', 'varchar(255)', (c) => c.primaryKey())
+      .addColumn('points', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('expire', 'bigint')
+      .execute();
+  },
+};
+
+// Verification outcomes per key and hour (store/outcomes.ts): accepted and refused requests by
+// method and refusal code, with the first and last time seen and a few client addresses. Rows
+// that name no existing key go to a table of their own, which has no key column to cascade.
+const usageOutcomes: Migration = {
+  async up(db: AnyDb) {
+    const counts = (table: string) =>
+      db.schema
+        .createTable(table)
+        .addColumn('hour', 'bigint', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addColumn('addresses', 'text', (c) => c.notNull());
+    await counts('usage_outcomes')
+      .addColumn('key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+      .addPrimaryKeyConstraint('usage_outcomes_pk', ['key_id', 'hour', 'method', 'outcome', 'code'])
+      .execute();
+    // The all-keys views read by hour.
+    await db.schema.createIndex('usage_outcomes_hour').on('usage_outcomes').column('hour').execute();
+    await counts('unattributed_outcomes')
+      .addPrimaryKeyConstraint('unattributed_outcomes_pk', ['hour', 'method', 'outcome', 'code'])
+      .execute();
+  },
+};
+
 /** Every migration, by name; names sort in the order they run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_signing_keys': signingKeys,
   '0003_session_ends': sessionEnds,
+  '0004_shared_limits': sharedLimits,
+  '0005_usage_outcomes': usageOutcomes,
 };
 
 /**

@@ -153,6 +153,31 @@ export interface UsageHourlyTable {
   count: number;
 }
 
+/**
+ * Verification outcomes of one key in one hour, by method, outcome and refusal code, batched
+ * like usage (store/outcomes.ts). Deleted with the key.
+ */
+export interface UsageOutcomesTable {
+  key_id: string;
+  /** Start of the hour, in milliseconds. */
+  hour: Millis;
+  method: string;
+  outcome: 'accepted' | 'refused';
+  /** The refusal code; the empty string for an accepted request. */
+  code: string;
+  count: number;
+  first_seen: Millis;
+  last_seen: Millis;
+  /** JSON array of up to 10 distinct client addresses (refusals only; `[]` otherwise). */
+  addresses: string;
+}
+
+/**
+ * Verification outcomes that name no existing key (an unknown or no key id, a session, or a
+ * refusal folded in under a flood), one row per hour, method, outcome and code.
+ */
+export type UnattributedOutcomesTable = Omit<UsageOutcomesTable, 'key_id'>;
+
 export interface Database {
   keyward_meta: MetaTable;
   accounts: AccountsTable;
@@ -164,6 +189,8 @@ export interface Database {
   nonces: NoncesTable;
   audit_events: AuditEventsTable;
   usage_hourly: UsageHourlyTable;
+  usage_outcomes: UsageOutcomesTable;
+  unattributed_outcomes: UnattributedOutcomesTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -72,8 +72,11 @@ export class UsageCounter {
    * the batch so that nothing is lost, and the error is rethrown.
    */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.write());
-    return this.flushing;
+    // After the previous flush, whether it succeeded or not: its failure was its caller's to
+    // handle, and must not fail every flush after it.
+    const next = this.flushing.catch(() => {}).then(() => this.write());
+    this.flushing = next;
+    return next;
   }
 
   private async write(): Promise<void> {

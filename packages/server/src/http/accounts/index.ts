@@ -15,6 +15,7 @@ import { loginRoutes } from './login.js';
 import { passwordRoutes } from './password.js';
 import { registerRoutes } from './register.js';
 import { sessionRoutes } from './sessions.js';
+import { keyUsageRoutes } from './usage.js';
 
 /** Accounts, sessions and self-service keys. */
 export const accountRoutes: RouteModule = async (app) => {
@@ -41,4 +42,5 @@ export const accountRoutes: RouteModule = async (app) => {
   await app.register(meRoutes);
   await app.register(passwordRoutes);
   await app.register(keyRoutes);
+  await app.register(keyUsageRoutes);
 };
