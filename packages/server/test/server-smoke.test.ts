@@ -22,7 +22,7 @@ afterAll(() => t?.close());
 describe('server skeleton', () => {
   it('answers /healthz and /readyz', async () => {
     expect(await jsonOf(await fetch(`${t.url}/healthz`))).toEqual({ status: 'ok' });
-    expect(await jsonOf(await fetch(`${t.url}/readyz`))).toEqual({ status: 'ok' });
+    expect(await jsonOf(await fetch(`${t.url}/readyz`))).toEqual({ status: 'ok', dependencies: { store: 'ok' } });
   });
 
   it('lets a key through /v1/whoami and refuses a request without one in the one error shape', async () => {
@@ -49,10 +49,12 @@ describe('server skeleton', () => {
     expect((await jsonOf(bad)).error.code).toBe('invalid_input');
   });
 
-  it('serves Prometheus metrics with verifications by method and outcome', async () => {
+  it('serves Prometheus metrics with verifications by method, outcome and code', async () => {
     const text = await (await fetch(`${t.url}/metrics`)).text();
-    expect(text).toMatch(/keyward_verifications_total\{method="basic",outcome="ok"\} [1-9]/);
-    expect(text).toMatch(/keyward_verifications_total\{method="none",outcome="credentials_missing"\} [1-9]/);
+    expect(text).toMatch(/keyward_verifications_total\{method="basic",outcome="accepted",code="none"\} [1-9]/);
+    expect(text).toMatch(
+      /keyward_verifications_total\{method="none",outcome="refused",code="credentials_missing"\} [1-9]/,
+    );
     expect(text).toContain('keyward_http_request_duration_seconds_bucket');
   });
 });
@@ -115,7 +117,9 @@ describe('readiness', () => {
       await down.server.context.store.context.db.destroy();
       const ready = await fetch(`${down.url}/readyz`);
       expect(ready.status).toBe(503);
-      expect((await jsonOf(ready)).error.code).toBe('store_unavailable');
+      const body = await jsonOf(ready);
+      expect(body.error.code).toBe('store_unavailable');
+      expect(body.error.message).toBe('Not ready: store not answering.');
       expect((await fetch(`${down.url}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`${down.url}/metrics`)).text();
       expect(metrics).toMatch(/keyward_store_errors_total\{source="readyz"\} 1/);

@@ -9,6 +9,8 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_FILE, type KeywardConfig, loadConfig, storeConfigOf } from '../config/index.js';
+import { openSharedState, type SharedState } from '../state/backends.js';
+import { systemClock } from '../store/context.js';
 import type { Actor, Store } from '../store/index.js';
 import { openStore, StoreNotFoundError } from '../store/index.js';
 import { abort, type Output } from './output.js';
@@ -101,16 +103,30 @@ export async function withStore<T>(
   options: WithStoreOptions = {},
 ): Promise<T> {
   const config = cliConfig(ctx);
+  // On PostgreSQL or Redis, a change made here is published on the instances' invalidation
+  // channel, so that running servers drop what they cached before the command returns.
+  let state: SharedState | undefined;
   let store: Store;
   try {
-    store = await openStore(storeConfigOf(config, { create: options.create ?? false }));
+    state = await openSharedState(config, {
+      member: false,
+      clock: systemClock,
+      onWarning: (message, error) =>
+        ctx.err(`warning: ${message}${error === undefined ? '' : `: ${messageOf(error)}`}`),
+    });
+    store = await openStore(storeConfigOf(config, { create: options.create ?? false, invalidations: state.bus }));
   } catch (error) {
+    await state?.close();
     const detail = error instanceof StoreNotFoundError ? notFoundMessage(ctx, error, config) : messageOf(error);
     return abort(ctx, { code: 'store_unavailable', detail });
   }
   try {
     return await fn(store, config);
   } finally {
-    await store.close();
+    try {
+      await store.close();
+    } finally {
+      await state.close();
+    }
   }
 }

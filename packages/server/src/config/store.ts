@@ -14,7 +14,10 @@ import type { KeywardConfig } from './load.js';
  * directory and key files may be made (the server on its first start) or must already exist
  * (every other command).
  */
-export function storeConfigOf(config: KeywardConfig, options: Pick<StoreConfig, 'create' | 'clock'> = {}): StoreConfig {
+export function storeConfigOf(
+  config: KeywardConfig,
+  options: Pick<StoreConfig, 'create' | 'clock' | 'invalidations'> = {},
+): StoreConfig {
   return {
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,

@@ -24,10 +24,12 @@ import Fastify, {
 import { fromNodeRequest, renderRefusal } from '../adapters/http.js';
 import { type KeywardConfig, storeConfigOf } from '../config/index.js';
 import type { ErrorCode } from '../errors/codes.js';
-import { baseServerOptions } from '../http/server-options.js';
+import { instrumentVerifier } from '../http/metrics.js';
+import { baseServerOptions, logRequests } from '../http/server-options.js';
 import { createServerVerifier } from '../http/server-verifier.js';
+import { inProcessState, nonceStoreOf, openSharedState } from '../state/backends.js';
 import { MemoryLimiter } from '../state/limiter.js';
-import { SqlNonceStore } from '../state/nonces.js';
+import type { OwnNonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
 import { openStore, type Store } from '../store/index.js';
 import { type Limiter, type NonceStore, StoreUnavailableError } from '../verify/ports.js';
@@ -199,37 +201,50 @@ export async function createGateway(config: KeywardConfig, options: GatewayOptio
   const bodyLimit = config.gatewayBodyLimitBytes;
   const identityNames = identityHeaderNames(config);
   const ownsStore = options.store === undefined;
-  const store = options.store ?? (await openStore(storeConfigOf(config, { clock })));
-  // Alone, the gateway keeps its own nonce store (swept by it) and limiter; beside a server, the
-  // server's.
-  let ownNonces: SqlNonceStore | undefined;
+  // Alone, the gateway is an instance of its own: it opens the shared state (a member of the
+  // invalidation channel) and its store with it. Beside a server, or on a store given to it, it
+  // uses what it is given.
+  const state = ownsStore ? await openSharedState(config, { member: true, clock }) : inProcessState();
+  let store: Store;
+  try {
+    store = options.store ?? (await openStore(storeConfigOf(config, { clock, invalidations: state.bus })));
+  } catch (error) {
+    await state.close();
+    throw error;
+  }
+  let ownNonces: OwnNonceStore | undefined;
   let nonces: NonceStore;
   let limiter: Limiter;
   if (options.shared === undefined) {
-    ownNonces = new SqlNonceStore(store.context.db, clock);
-    nonces = ownNonces;
-    limiter = new MemoryLimiter(clock);
+    ({ nonces, own: ownNonces } = await nonceStoreOf(state, store, clock));
+    limiter = state.limiter ?? new MemoryLimiter(clock);
   } else ({ nonces, limiter } = options.shared);
 
   // A large upload needs a request timeout long enough for it (KEYWARD_REQUEST_TIMEOUT).
   const app = Fastify(baseServerOptions(config, options.logger));
+  logRequests(app, config);
 
-  const verifier = createServerVerifier(
-    {
-      ...config,
-      publicUrl: new URL(options.publicUrl ?? config.gatewayPublicUrl ?? gatewayOrigin(config, config.gatewayPort))
-        .origin,
-    },
-    {
-      store,
-      nonces,
-      limiter,
-      clock,
-      onError: (error, { requestId }) => {
-        if (error instanceof StoreUnavailableError) app.log.error({ err: error }, 'verifier failed closed');
-        else app.log.error({ err: error, reqId: requestId }, 'verifier fault');
+  // Instrumented for the per-key outcome counts and the access log (the gateway serves no metrics).
+  const verifier = instrumentVerifier(
+    createServerVerifier(
+      {
+        ...config,
+        publicUrl: new URL(options.publicUrl ?? config.gatewayPublicUrl ?? gatewayOrigin(config, config.gatewayPort))
+          .origin,
       },
-    },
+      {
+        store,
+        nonces,
+        limiter,
+        clock,
+        onError: (error, { requestId }) => {
+          if (error instanceof StoreUnavailableError) app.log.error({ err: error }, 'verifier failed closed');
+          else app.log.error({ err: error, reqId: requestId }, 'verifier fault');
+        },
+      },
+    ),
+    undefined,
+    store.outcomes,
   );
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: Refusal): FastifyReply => {
@@ -358,8 +373,12 @@ export async function createGateway(config: KeywardConfig, options: GatewayOptio
         try {
           await app.close();
         } finally {
-          if (ownsStore) await store.close();
-          else await store.usage.flush();
+          try {
+            if (ownsStore) await store.close();
+            else await Promise.all([store.usage.flush(), store.outcomes.flush()]);
+          } finally {
+            await state.close();
+          }
         }
       })();
       return closing;

@@ -10,6 +10,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { fromNodeRequest } from '../adapters/http.js';
 import type { KeywardConfig } from '../config/index.js';
+import type { SharedState } from '../state/backends.js';
 import type { Limiter } from '../state/limiter.js';
 import type { NonceStore } from '../state/nonces.js';
 import type { Clock } from '../store/context.js';
@@ -27,6 +28,8 @@ export interface ServerContext {
   readonly verifier: Verifier;
   readonly nonces: NonceStore;
   readonly limiter: Limiter;
+  /** Where nonces, limits and invalidations are shared with the other instances. */
+  readonly state: SharedState;
   readonly clock: Clock;
   readonly metrics: Metrics;
 }

@@ -15,6 +15,11 @@ export interface LruCacheOptions {
   readonly maxEntries?: number;
   /** How long an entry is trusted, in milliseconds. Default 60 s. */
   readonly ttlMs?: number;
+  /**
+   * Whether the cache may be used now (see `InvalidationBus.trusted`): while false, `get` finds
+   * nothing and `set` keeps nothing. Default: always.
+   */
+  readonly trusted?: (() => boolean) | undefined;
 }
 
 /**
@@ -25,14 +30,26 @@ export class LruCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
+  // Counts forgets. A value read from the store before a forget may already be stale, so it is
+  // kept only if no forget happened since the read began (see `version` and `set`).
+  private forgets = 0;
 
   constructor(private readonly options: LruCacheOptions) {
     this.maxEntries = options.maxEntries ?? 10_000;
     this.ttlMs = options.ttlMs ?? 60_000;
   }
 
+  /**
+   * Taken before reading a value from the store, and given to `set` with it: a value read while
+   * an invalidation arrived is not kept.
+   */
+  version(): number {
+    return this.forgets;
+  }
+
   /** The value for `key`, if present and fresh. */
   get(key: string): V | undefined {
+    if (this.options.trusted?.() === false) return undefined;
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= this.options.clock.now()) {
@@ -44,8 +61,12 @@ export class LruCache<V> {
     return entry.value;
   }
 
-  /** Stores `value` under `key` for the TTL. */
-  set(key: string, value: V): void {
+  /**
+   * Stores `value` under `key` for the TTL, unless something was forgotten since `version` (the
+   * value read from the store may be stale) or the cache is not trusted now.
+   */
+  set(key: string, value: V, version: number): void {
+    if (version !== this.forgets || this.options.trusted?.() === false) return;
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: this.options.clock.now() + this.ttlMs });
     if (this.entries.size > this.maxEntries) {
@@ -56,11 +77,19 @@ export class LruCache<V> {
 
   /** Forgets `key`. */
   delete(key: string): void {
+    this.forgets++;
     this.entries.delete(key);
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.forgets++;
+    this.entries.clear();
   }
 
   /** Forgets every entry whose value matches. */
   deleteWhere(predicate: (value: V) => boolean): void {
+    this.forgets++;
     for (const [key, entry] of this.entries) if (predicate(entry.value)) this.entries.delete(key);
   }
 

@@ -84,6 +84,14 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
     // pg-pool emits 'error' for an idle connection that fails, and an 'error' event nobody
     // listens to crashes the process: one PostgreSQL restart would take every instance down.
     pool.on('error', (error) => location.onIdleError?.(error));
+    // pg-pool listens for errors only on idle connections. A checked-out connection whose socket
+    // fails between two statements (Kysely holds one for a whole transaction) emits 'error' with
+    // no listener, which crashed the process when PostgreSQL went away under load. The statement
+    // in flight, or the next one, fails and the request fails closed (503); pg-pool drops the
+    // dead connection when it is released.
+    pool.on('connect', (client) => {
+      client.on('error', (error) => location.onIdleError?.(error));
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, engine: 'postgres', close: () => db.destroy() };
   }

@@ -51,7 +51,7 @@ export interface VerifierSettings {
 }
 
 /** A cached key: its credential, or null for an id known not to exist. */
-interface CachedKey {
+export interface CachedKey {
   readonly credential: KeyCredential | null;
   /** Sealed secrets opened once, filled on first use: `kw_sk_…` and its raw secret part. */
   opened?: {
@@ -84,9 +84,11 @@ export class VerifierContext implements Challenger {
     readonly clock: Clock,
     cache: { maxEntries?: number; ttlMs?: number },
   ) {
-    this.keys = new LruCache<CachedKey>({ clock, ...cache });
-    this.tokens = new LruCache<AccessToken & { readonly hash: string }>({ clock, ...cache });
-    this.revokedJtis = new LruCache<boolean>({ clock, ...cache });
+    // While a shared bus cannot vouch that it hears every change, the caches hold nothing.
+    const trusted = invalidations.trusted?.bind(invalidations);
+    this.keys = new LruCache<CachedKey>({ clock, trusted, ...cache });
+    this.tokens = new LruCache<AccessToken & { readonly hash: string }>({ clock, trusted, ...cache });
+    this.revokedJtis = new LruCache<boolean>({ clock, trusted, ...cache });
     // Revoke, rotate, disable, create: drop the cached copy at once (RFC-free, our promise).
     invalidations.subscribe((event) => {
       // A key's or an account's change may have revoked their tokens in the same transaction.
@@ -94,14 +96,19 @@ export class VerifierContext implements Challenger {
         this.keys.delete(event.id);
         this.tokens.deleteWhere((t) => t.keyId === event.id);
         // A JWT's cached "not revoked" carries no owner to match: forget them all (rare event).
-        this.revokedJtis.deleteWhere(() => true);
+        this.revokedJtis.clear();
       } else if (event.kind === 'account') {
         this.keys.deleteWhere((v) => v.credential?.key.accountId === event.id);
         this.tokens.deleteWhere((t) => t.accountId === event.id);
-        this.revokedJtis.deleteWhere(() => true);
-      } else {
+        this.revokedJtis.clear();
+      } else if (event.kind === 'token') {
         this.tokens.delete(event.id);
         this.revokedJtis.delete(event.id);
+      } else {
+        // The bus may have missed changes: nothing cached can be vouched for.
+        this.keys.clear();
+        this.tokens.clear();
+        this.revokedJtis.clear();
       }
     });
   }
@@ -123,7 +130,9 @@ export class VerifierContext implements Challenger {
       for (const scheme of schemes) {
         if (seen.has(scheme.httpScheme)) continue;
         seen.add(scheme.httpScheme);
-        out.push(scheme.challenge(realm, scheme.httpScheme === presented ? detail : undefined));
+        const challenge = scheme.challenge(realm, scheme.httpScheme === presented ? detail : undefined);
+        // A scheme outside HTTP authentication (a cookie) has no challenge to offer.
+        if (challenge !== '') out.push(challenge);
       }
       return out;
     }
@@ -184,10 +193,20 @@ export class VerifierContext implements Challenger {
   async keyCredential(rawId: string): Promise<CachedKey> {
     const cached = this.keys.get(rawId);
     if (cached !== undefined) return cached;
+    const version = this.keys.version();
     const credential = (await this.credentials.key(rawId)) ?? null;
     const entry: CachedKey = { credential };
-    this.keys.set(rawId, entry);
+    this.keys.set(rawId, entry, version);
     return entry;
+  }
+
+  /**
+   * A key's credential when the cache holds it, without a promise: the hot path of every
+   * key-based method then runs without waiting a turn; else undefined (ask
+   * {@link VerifierContext.keyCredential}).
+   */
+  cachedKey(rawId: string): CachedKey | undefined {
+    return this.keys.get(rawId);
   }
 
   /**
@@ -210,8 +229,9 @@ export class VerifierContext implements Challenger {
   async accessToken(rawId: string, rawSecret: string): Promise<AccessToken | undefined> {
     let token = this.tokens.get(rawId);
     if (token === undefined) {
+      const version = this.tokens.version();
       token = await this.credentials.accessToken(rawId);
-      if (token !== undefined) this.tokens.set(rawId, token);
+      if (token !== undefined) this.tokens.set(rawId, token, version);
     }
     const presented = this.credentials.hashSecret(rawSecret);
     const matched = constantTimeEqual(token?.hash ?? UNMATCHABLE, presented);
@@ -225,8 +245,9 @@ export class VerifierContext implements Challenger {
   async jtiRevoked(jti: string): Promise<boolean> {
     let revoked = this.revokedJtis.get(jti);
     if (revoked === undefined) {
+      const version = this.revokedJtis.version();
       revoked = ((await this.credentials.accessToken(jti))?.revokedAt ?? null) !== null;
-      this.revokedJtis.set(jti, revoked);
+      this.revokedJtis.set(jti, revoked, version);
     }
     return revoked;
   }

@@ -105,20 +105,32 @@ export interface Limiter {
   count(key: string): number | Promise<number>;
 }
 
-/** A change that makes cached credentials stale. */
+/**
+ * A change that makes cached credentials stale. `all` is never published by a store: a shared
+ * bus tells its own listeners so when it may have missed changes (its channel was lost), and
+ * every cache forgets everything.
+ */
 export type Invalidation =
   | { readonly kind: 'key'; readonly id: string }
   | { readonly kind: 'account'; readonly id: string }
-  | { readonly kind: 'token'; readonly id: string };
+  | { readonly kind: 'token'; readonly id: string }
+  | { readonly kind: 'all' };
 
 /**
  * Tells every cache (in this process, or in every instance for a shared bus) that a key, account
- * or token changed. `publish` resolves once the change was handed to the bus.
+ * or token changed. `publish` resolves once the change reached every listener the bus knows of
+ * (for a shared bus: every live instance acknowledged it, or fenced itself off).
  */
 export interface InvalidationBus {
   publish(event: Invalidation): void | Promise<void>;
   /** Calls `listener` on every change until the returned function is called. */
   subscribe(listener: (event: Invalidation) => void): () => void;
+  /**
+   * Whether caches may be trusted now. A shared bus answers false while it cannot be sure it
+   * hears every change (its channel lost, or not yet confirmed): caches then read the store on
+   * every request (fail closed, never a stale accept). Absent means always.
+   */
+  trusted?(): boolean;
 }
 
 /** Records nonces atomically. */
@@ -127,9 +139,17 @@ export interface NonceStore {
    * Records `nonce` under `scope` until `expiresAt` (milliseconds). Resolves true when the nonce
    * was not already recorded (or its record had expired), false when it is a replay. Atomic:
    * of any number of concurrent calls with the same scope and nonce, exactly one gets true.
-   * Rejects with a {@link StoreUnavailableError} when it cannot record.
+   * Rejects with a {@link StoreUnavailableError} when it cannot record. `stampedAt` is the
+   * request's timestamp in milliseconds: a store that keeps some nonces only in memory uses it
+   * to decide which must be written durably (see {@link NonceStore.floorMs}).
    */
-  consume(scope: string, nonce: string, expiresAt: number): Promise<boolean>;
+  consume(scope: string, nonce: string, expiresAt: number, stampedAt?: number): Promise<boolean>;
+  /**
+   * Present on a store that lost the nonces of its previous run (kept in memory, for speed):
+   * requests stamped at or before this time (milliseconds) may be replays it cannot recognise,
+   * and the verifier refuses them as out of the timestamp window. Absent: every nonce is known.
+   */
+  readonly floorMs?: number | undefined;
 }
 
 /** What the verifier reads credentials and invalidations from: an open store satisfies it. */
