@@ -3,7 +3,8 @@
 import { BUILTIN_METHODS, KEY_METHODS, METHOD_TABLE } from '@keyward/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, HTTP_METHODS, type OpenApiDocument, renderDocsPage, renderSchema } from '../src/http/docs.js';
-import { openapiRoutes, registeredRoutes } from '../src/http/openapi.js';
+import { fullOperationId, openapiRoutes, operationIdOf, registeredRoutes } from '../src/http/openapi.js';
+import { CLIENT_AUTH_SCHEME, CLIENT_AUTHENTICATION } from '../src/http/schemas.js';
 import { jsonOf, startTestServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -37,7 +38,7 @@ describe('GET /openapi.json', () => {
     expect((doc.tags ?? []).map((tag) => tag.name)).toEqual(expect.arrayContaining(['admin', 'verify']));
   });
 
-  it('lists every registered route except hidden ones (and HEAD twins), and never /metrics', () => {
+  it('lists every registered route except hidden ones (and HEAD twins), and /metrics', () => {
     // Every route registered after the OpenAPI plugin (all route modules are), as onRoute saw it.
     const routes = registeredRoutes(t.server.app);
     // Sanity of the route listing itself: it sees the routes of several modules.
@@ -49,10 +50,12 @@ describe('GET /openapi.json', () => {
       const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
       expect(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${route.url}`).toBeDefined();
     }
-    expect(doc.paths['/metrics']).toBeUndefined();
+    // /metrics is registered before the document plugin (so not in the listing) and documented by it.
+    expect(t.server.app.hasRoute({ method: 'GET', url: '/metrics' })).toBe(true);
+    expect(Object.keys(doc.paths['/metrics'] ?? {})).toEqual(['get']);
     const documented = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
     const expected = routes.filter((r) => r.method !== 'HEAD' && !r.hidden).length;
-    expect(documented).toBe(expected);
+    expect(documented).toBe(expected + 1);
   });
 
   it('keeps routes with schema.hide out (on an app of its own with a hidden and a visible route)', async () => {
@@ -145,14 +148,15 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/v1/admin/keys/{keyId}/rotate']?.post?.requestBody?.required).toBe(false);
     // A route protected with protect() but no security in its schema still says it needs credentials.
     expect(doc.paths['/v1/whoami']?.get?.security?.length).toBeGreaterThan(0);
-    expect(doc.paths['/healthz']?.get?.security).toBeUndefined();
+    expect(doc.paths['/healthz']?.get?.security).toEqual([]);
   });
 
   it('derives the security schemes and the method lists from the method table', () => {
     const schemes = doc.components?.securitySchemes as Record<string, { description?: string }>;
-    // One scheme per `openapi` value of the table, each describing every method it documents.
+    // One scheme per `openapi` value of the table, each describing every method it documents,
+    // and the OAuth endpoints' client authentication (a metrics token is not configured here).
     const expected = [...new Set(BUILTIN_METHODS.map((m) => METHOD_TABLE[m].openapi))];
-    expect(Object.keys(schemes).sort()).toEqual([...expected].sort());
+    expect(Object.keys(schemes).sort()).toEqual([...expected, CLIENT_AUTH_SCHEME].sort());
     for (const m of BUILTIN_METHODS) {
       expect(schemes[METHOD_TABLE[m].openapi]?.description, m).toContain(METHOD_TABLE[m].summary);
     }
@@ -170,6 +174,144 @@ describe('GET /openapi.json', () => {
     // The principal's method is a string (a registered scheme names its own), its examples the table's.
     const verify = doc.paths['/v1/verify']?.post?.responses?.['200']?.content?.['application/json']?.schema;
     expect(JSON.stringify(verify)).toContain(JSON.stringify({ examples: BUILTIN_METHODS }).slice(1, -1));
+  });
+});
+
+describe('what the document fills in for every route', () => {
+  const ops = () =>
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ where: `${method.toUpperCase()} ${path}`, method, path, op })),
+    );
+
+  it('names every operation: a unique, stable operationId', () => {
+    const ids = ops().map(({ where, op }) => [where, op.operationId] as const);
+    for (const [where, id] of ids) expect(id, where).toMatch(/^[a-z][A-Za-z0-9]*$/);
+    expect(new Set(ids.map(([, id]) => id)).size).toBe(ids.length);
+    const byRoute = Object.fromEntries(ids);
+    expect(byRoute).toMatchObject({
+      'GET /v1/keys': 'listKeys',
+      'POST /v1/keys': 'createKey',
+      'GET /v1/keys/{id}': 'getKey',
+      'PATCH /v1/keys/{id}': 'updateKey',
+      'DELETE /v1/keys/{id}': 'deleteKey',
+      'POST /v1/keys/{id}/rotate': 'rotateKey',
+      'GET /v1/whoami': 'getWhoami',
+      'POST /oauth/token': 'requestToken',
+      'GET /v1/admin/accounts': 'listAdminAccounts',
+      'GET /v1/admin/accounts/{accountId}/keys': 'listAdminAccountKeys',
+      'POST /v1/admin/keys/{keyId}/disable': 'disableAdminKey',
+      'GET /metrics': 'getMetrics',
+      // One route, several methods: an operation each.
+      'GET /v1/forward-auth': 'getForwardAuth',
+      'POST /v1/forward-auth': 'postForwardAuth',
+    });
+  });
+
+  it('derives names from method and path alone, and the full name when two would repeat', () => {
+    expect(operationIdOf('get', '/v1/sessions')).toBe('listSessions');
+    expect(operationIdOf('post', '/v1/accounts')).toBe('createAccount');
+    expect(operationIdOf('get', '/v1/account')).toBe('getAccount');
+    expect(operationIdOf('put', '/v1/keys/{id}')).toBe('replaceKey');
+    expect(operationIdOf('post', '/v1/admin/accounts/{accountId}/enable')).toBe('enableAdminAccount');
+    expect(operationIdOf('get', '/v1/admin/keys/{keyId}/usage')).toBe('getAdminKeyUsage');
+    expect(operationIdOf('get', '/v1/accounts/{accountId}/policies')).toBe('listAccountPolicies');
+    expect(operationIdOf('get', '/.well-known/jwks.json')).toBe('getJwks');
+    expect(operationIdOf('post', '/v1/admin/accounts/{accountId}/keys')).toBe('createAdminAccountKey');
+    expect(operationIdOf('delete', '/v1/forward-auth')).toBe('deleteForwardAuth');
+    expect(fullOperationId('get', '/v1/admin/keys/{keyId}')).toBe('getV1AdminKeysByKeyId');
+  });
+
+  it('gives routes that repeat a derived name the full name, whoever registered first', async () => {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    app.decorate('kw', { config: { publicUrl: 'https://x.test' } } as never);
+    await app.register(openapiRoutes);
+    app.get('/v1/things', { schema: { summary: 'things' } }, async () => 'x');
+    app.get('/v2/things', { schema: { summary: 'things, again' } }, async () => 'y');
+    app.get('/v1/own', { schema: { summary: 'named', operationId: 'myOwnName' } }, async () => 'z');
+    await app.ready();
+    const own = (await app.inject('/openapi.json')).json();
+    expect(own.paths['/v1/things'].get.operationId).toBe('getV1Things');
+    expect(own.paths['/v2/things'].get.operationId).toBe('getV2Things');
+    expect(own.paths['/v1/own'].get.operationId).toBe('myOwnName');
+    // Public routes say so, and have a client error too.
+    expect(own.paths['/v1/things'].get.security).toEqual([]);
+    expect(Object.keys(own.paths['/v1/things'].get.responses)).toEqual(['200', '4XX']);
+    await app.close();
+  });
+
+  it('declares security on every operation: protected, OAuth client authentication, or explicitly none', () => {
+    for (const { where, op } of ops()) expect(Array.isArray(op.security), where).toBe(true);
+    for (const path of ['/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
+      expect(doc.paths[path]?.post?.security, path).toEqual(CLIENT_AUTHENTICATION);
+      // client_secret_post: the empty requirement, and the body's two fields.
+      const body = doc.paths[path]?.post?.requestBody?.content?.['application/x-www-form-urlencoded']?.schema;
+      expect(Object.keys((body as { properties: object }).properties)).toEqual(
+        expect.arrayContaining(['client_id', 'client_secret']),
+      );
+    }
+    const schemes = doc.components?.securitySchemes as Record<string, Record<string, unknown>>;
+    expect(schemes[CLIENT_AUTH_SCHEME]).toMatchObject({ type: 'http', scheme: 'basic' });
+    expect(schemes[CLIENT_AUTH_SCHEME]?.description).toMatch(/client_secret_post/);
+    for (const path of ['/healthz', '/readyz', '/openapi.json', '/docs', '/v1/accounts', '/metrics'])
+      expect(Object.values(doc.paths[path] ?? {})[0]?.security, path).toEqual([]);
+    expect(doc.paths['/v1/whoami']?.post?.security?.length).toBeGreaterThan(0);
+  });
+
+  it('declares every scope a requirement names in the oauth2 flow', () => {
+    const schemes = (doc.components?.securitySchemes ?? {}) as Record<
+      string,
+      { flows?: Record<string, { scopes: object }> }
+    >;
+    const flow = schemes.oauth2?.flows?.clientCredentials;
+    const used = new Set(
+      ops().flatMap(({ op }) =>
+        (op.security ?? []).flatMap((req) => (req.oauth2 === undefined ? [] : [...req.oauth2])),
+      ),
+    );
+    expect([...used].sort()).toEqual(['keyward:admin', 'keyward:verify']);
+    expect(Object.keys(flow?.scopes ?? {}).sort()).toEqual([...used].sort());
+  });
+
+  it('gives every operation a 4xx response, protected ones those of every protected route', () => {
+    for (const { where, op } of ops())
+      expect(
+        Object.keys(op.responses ?? {}).some((s) => s.startsWith('4')),
+        where,
+      ).toBe(true);
+    expect(Object.keys(doc.paths['/v1/whoami']?.get?.responses ?? {}).sort()).toEqual(
+      ['200', '400', '401', '403', '429', '503'].sort(),
+    );
+    // The OAuth endpoints keep their own RFC 6749 §5.2 error shape.
+    const oauth400 = doc.paths['/oauth/token']?.post?.responses?.['400']?.content?.['application/json']?.schema;
+    expect(JSON.stringify(oauth400)).toContain('error_description');
+    expect(doc.paths['/healthz']?.get?.responses?.['4XX']?.description).toMatch(/before the route/);
+  });
+
+  it('documents /metrics behind the metrics token when one is configured, /.well-known/jwks.json in JWT mode', async () => {
+    const jwt = await startTestServer('sqlite', {
+      publicUrl: 'https://api.example.test',
+      tokenFormat: 'jwt',
+      metricsToken: 'scrape-0123456789abcdefghijklmnopqr',
+    });
+    try {
+      const other: OpenApiDocument = await jsonOf(await fetch(`${jwt.url}/openapi.json`));
+      const metrics = other.paths['/metrics']?.get;
+      expect(metrics?.security).toEqual([{ metricsToken: [] }]);
+      expect(Object.keys(metrics?.responses ?? {})).toEqual(['200', '401', '429']);
+      expect(other.components?.securitySchemes?.metricsToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(other.paths['/.well-known/jwks.json']?.get?.operationId).toBe('getJwks');
+      expect(doc.paths['/.well-known/jwks.json']).toBeUndefined();
+      // The document matches the server: no token, 401; the token, the metrics.
+      expect((await fetch(`${jwt.url}/metrics`)).status).toBe(401);
+      const scrape = await fetch(`${jwt.url}/metrics`, {
+        headers: { authorization: 'Bearer scrape-0123456789abcdefghijklmnopqr' },
+      });
+      expect(scrape.status).toBe(200);
+      expect(Object.keys(metrics?.responses?.['200']?.content ?? {})).toEqual([scrape.headers.get('content-type')]);
+    } finally {
+      await jwt.close();
+    }
   });
 });
 
@@ -191,6 +333,13 @@ describe('GET /docs', () => {
       }
     }
     expect(html).toContain('Auth:');
+    // The OAuth endpoints show their client authentication, public routes none.
+    const authOf = (method: string, path: string) =>
+      html
+        .split(`${method}</span> <code>${escapeHtml(path)}</code>`)[1]
+        ?.match(/<strong>Auth:<\/strong> ([^<]*)<\/p>/)?.[1];
+    expect(authOf('POST', '/oauth/token')).toBe('clientSecretBasic or credentials in the request body');
+    expect(authOf('GET', '/healthz')).toBe('none');
     expect(html).toContain('<code>remoteAddress</code>');
   });
 

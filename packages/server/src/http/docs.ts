@@ -22,6 +22,7 @@ export interface OpenApiDocument {
 }
 
 interface Operation {
+  readonly operationId?: string;
   readonly summary?: string;
   readonly description?: string;
   readonly tags?: readonly string[];
@@ -123,13 +124,19 @@ export function renderSchema(input: Schema | undefined, doc: OpenApiDocument, de
   return `${escapeHtml(type ?? 'any')}${constraints(schema)}${note}`;
 }
 
+// OpenAPI 3.1 §4.8.30: the requirements are alternatives; an empty one, beside others, lets the
+// request carry its credentials where no security scheme can say (the OAuth endpoints'
+// client_secret_post, in the body).
 function auth(op: Operation): string {
-  if (op.security === undefined || op.security.length === 0) return 'none';
-  return op.security
+  const requirements = op.security ?? [];
+  if (requirements.every((req) => Object.keys(req).length === 0)) return 'none';
+  return requirements
     .map((req) =>
-      Object.entries(req)
-        .map(([name, scopes]) => (scopes.length === 0 ? name : `${name} (${scopes.join(' ')})`))
-        .join(' + '),
+      Object.keys(req).length === 0
+        ? 'credentials in the request body'
+        : Object.entries(req)
+            .map(([name, scopes]) => (scopes.length === 0 ? name : `${name} (${scopes.join(' ')})`))
+            .join(' + '),
     )
     .map(escapeHtml)
     .join(' or ');
@@ -155,7 +162,7 @@ function renderOperation(method: string, path: string, op: Operation, doc: OpenA
   });
   return `<section class="op" id="${escapeHtml(anchor(method, path))}">
 <h3><span class="m m-${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code>${escapeHtml(path)}</code></h3>
-<p class="summary">${escapeHtml(op.summary ?? '')}</p>${prose(op.description)}
+<p class="summary">${escapeHtml(op.summary ?? '')}${op.operationId === undefined ? '' : ` <code>${escapeHtml(op.operationId)}</code>`}</p>${prose(op.description)}
 <p><strong>Auth:</strong> ${auth(op)}</p>
 ${params.length === 0 ? '' : `<h4>Parameters</h4><ul>${params.join('')}</ul>`}
 ${body.length === 0 ? '' : `<h4>Request body${op.requestBody?.required === false ? ' (optional)' : ''}</h4>${body.join('')}`}

@@ -34,6 +34,7 @@ import { TrustedProxies } from '../verify/transport.js';
 import type { VerifyRequest } from '../verify/types.js';
 import type { RouteModule } from './context.js';
 import { ApiError, sendError, sendRefusal } from './errors.js';
+import { errorResponses } from './schemas.js';
 
 /** The methods forward-auth answers: nginx asks with the original request's method. */
 export const FORWARD_AUTH_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -93,6 +94,10 @@ export const forwardAuthRoutes: RouteModule = async (app) => {
     description:
       'Trusted proxies only. The original request is named by X-Original-Method / X-Original-URI or ' +
       'X-Forwarded-Method / X-Forwarded-Uri; 200 with identity headers, or the refusal.',
+    response: {
+      200: { type: 'null', description: 'Let through: the identity headers, no body.' },
+      ...errorResponses(400, 401, 403, 429, 503),
+    },
   };
   // HEAD (nginx asks with the original method) answers as GET does; like Fastify's own HEAD
   // twins of GET routes, it stays out of the OpenAPI document.

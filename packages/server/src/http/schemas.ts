@@ -39,6 +39,23 @@ export const VERIFY_CREDENTIAL: Record<string, string[]>[] = [
   { oauth2: [ADMIN_SCOPE] },
 ];
 
+/**
+ * The scheme of OAuth 2.0 client authentication (RFC 6749 §2.3.1) at the endpoints that take a
+ * client secret: HTTP Basic with the key id and secret, `client_secret_basic`.
+ */
+export const CLIENT_AUTH_SCHEME = 'clientSecretBasic';
+
+/**
+ * Security of an OAuth endpoint that authenticates its client (RFC 6749 §2.3.1):
+ * `client_secret_basic` (HTTP Basic), or `client_secret_post`, the `client_id` and
+ * `client_secret` form fields. OpenAPI has no security scheme for credentials in a body, so the
+ * second alternative is the empty requirement, and the request body declares the two fields.
+ */
+export const CLIENT_AUTHENTICATION: Record<string, string[]>[] = [{ [CLIENT_AUTH_SCHEME]: [] }, {}];
+
+/** The scheme of `GET /metrics` when a metrics token is configured: that token as a bearer token. */
+export const METRICS_TOKEN_SCHEME = 'metricsToken';
+
 const errorBody = (description: string) =>
   Type.Object(
     {
