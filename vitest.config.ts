@@ -26,6 +26,20 @@ export default defineConfig({
         globalSetup: ['test/support/postgres.ts'],
         setupFiles: ['test/support/no-secrets-in-logs.ts'],
       }),
+      // The web console in Debian's Chromium against a real server on SQLite: the console is
+      // built once first (test/build.ts), as the server serves it.
+      {
+        extends: true as const,
+        test: {
+          name: 'console',
+          root: 'packages/console',
+          include: ['test/**/*.test.ts'],
+          globalSetup: ['test/build.ts'],
+          setupFiles: ['../server/test/support/no-secrets-in-logs.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
     testTimeout: 20_000,
   },

@@ -61,6 +61,7 @@ export type ProductErrorCode =
   | 'registration_closed'
   | 'password_incorrect'
   | 'forbidden'
+  | 'csrf_token_invalid'
   | 'not_found'
   | 'route_not_allowed'
   | 'body_not_forwarded'

@@ -32,10 +32,19 @@ export {
   type KeywardConfig,
   type KeywardConfigInput,
   loadConfig,
+  storeConfigOf,
 } from './config/index.js';
 export { ERROR_CODES, type ErrorCode, type ErrorCodeInfo, isErrorCode, statusOf } from './errors/codes.js';
 export { createServer, type KeywardServer, type ServerOptions } from './http/app.js';
 export { createKeyward, type Keyward } from './keyward.js';
+export {
+  type Dependency,
+  inProcessState,
+  nonceStoreOf,
+  openSharedState,
+  type SharedState,
+} from './state/backends.js';
+export { type BusTransport, type SharedBusOptions, SharedInvalidationBus } from './state/bus.js';
 export { LruCache } from './state/cache.js';
 export { type Limit, type Limiter, MemoryLimiter } from './state/limiter.js';
 export {
@@ -45,5 +54,8 @@ export {
   NonceStoreUnavailableError,
   SqlNonceStore,
 } from './state/nonces.js';
+export { PostgresBusTransport } from './state/postgres-bus.js';
+export { AHEAD_MS, connectRedis, RedisBusTransport, RedisNonceStore } from './state/redis.js';
+export { type LimitBackend, SharedLimiter } from './state/shared-limiter.js';
 export * from './store/index.js';
 export * from './verify/index.js';

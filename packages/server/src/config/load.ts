@@ -41,6 +41,14 @@ const configSchema = z
     publicUrl: z.url().optional(),
     dataDir: z.string().min(1).default('.keyward'),
     databaseUrl: z.string().optional(),
+    /**
+     * Redis for the state every instance shares (nonces, limits, the invalidation channel).
+     * Unset: on PostgreSQL, the database holds it; on SQLite (one instance), process memory.
+     */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
     masterKey: z.string().optional(),
     pepper: z.string().optional(),
     tls: z
@@ -65,6 +73,8 @@ const configSchema = z
     tokenFormat: z.enum(['opaque', 'jwt']).default('opaque'),
     tokenTtlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).default(MAX_TOKEN_TTL_SECONDS),
     registration: z.boolean().default(true),
+    /** Serve the web console at `/console` (and accept its cookie session); true by default. */
+    console: z.boolean().default(true),
     sessionIpPolicy: z.enum(['revoke', 'reject', 'allow']).default('revoke'),
     sessionIdleSeconds: z
       .number()
@@ -109,6 +119,8 @@ const configSchema = z
     /** Requests served on one connection before it is closed; 0 for no limit. */
     maxRequestsPerSocket: z.number().int().min(0).default(1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** One log line per request at `info` (`on`), or none (`off`). */
+    accessLog: z.enum(['on', 'off']).default('on'),
     usageFlushSeconds: z.number().int().min(0).default(10),
     /**
      * When set, `GET /metrics` answers only `Authorization: Bearer <metricsToken>`. A bearer
@@ -208,6 +220,7 @@ const ENV: Record<string, { field: keyof KeywardConfigInput; read: Read }> = {
   KEYWARD_PUBLIC_URL: { field: 'publicUrl', read: text },
   KEYWARD_DATA_DIR: { field: 'dataDir', read: text },
   KEYWARD_DATABASE_URL: { field: 'databaseUrl', read: text },
+  KEYWARD_REDIS_URL: { field: 'redisUrl', read: text },
   KEYWARD_MASTER_KEY: { field: 'masterKey', read: text },
   KEYWARD_PEPPER: { field: 'pepper', read: text },
   KEYWARD_TRUST_PROXY: { field: 'trustProxy', read: list },
@@ -219,6 +232,7 @@ const ENV: Record<string, { field: keyof KeywardConfigInput; read: Read }> = {
   KEYWARD_TOKEN_FORMAT: { field: 'tokenFormat', read: text },
   KEYWARD_TOKEN_TTL: { field: 'tokenTtlSeconds', read: seconds },
   KEYWARD_REGISTRATION: { field: 'registration', read: boolean },
+  KEYWARD_CONSOLE: { field: 'console', read: boolean },
   KEYWARD_SESSION_IP_POLICY: { field: 'sessionIpPolicy', read: text },
   KEYWARD_SESSION_IDLE: { field: 'sessionIdleSeconds', read: seconds },
   KEYWARD_SESSION_TTL: { field: 'sessionAbsoluteSeconds', read: seconds },
@@ -228,6 +242,7 @@ const ENV: Record<string, { field: keyof KeywardConfigInput; read: Read }> = {
   KEYWARD_KEEP_ALIVE_TIMEOUT: { field: 'keepAliveTimeoutSeconds', read: seconds },
   KEYWARD_MAX_REQUESTS_PER_SOCKET: { field: 'maxRequestsPerSocket', read: integer },
   KEYWARD_LOG_LEVEL: { field: 'logLevel', read: text },
+  KEYWARD_ACCESS_LOG: { field: 'accessLog', read: text },
   KEYWARD_USAGE_FLUSH: { field: 'usageFlushSeconds', read: seconds },
   KEYWARD_METRICS_TOKEN: { field: 'metricsToken', read: text },
   KEYWARD_SIGNING_KEY_ROTATION: { field: 'signingKeyRotationSeconds', read: seconds },

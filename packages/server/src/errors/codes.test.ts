@@ -66,6 +66,7 @@ describe('server error catalogue', () => {
       registration_closed: 403,
       password_incorrect: 403,
       forbidden: 403,
+      csrf_token_invalid: 403,
       not_found: 404,
       http_method_not_allowed: 405,
       route_not_allowed: 403,

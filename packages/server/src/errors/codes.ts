@@ -90,6 +90,11 @@ export const ERROR_CODES = {
     meaning: 'The current password given to confirm this change is wrong (the session itself is still valid).',
   },
   forbidden: { status: 403, meaning: 'The caller is authenticated but may not do this (for example, not an admin).' },
+  csrf_token_invalid: {
+    status: 403,
+    meaning:
+      "A request made with the web console's session cookie lacks a valid X-CSRF-Token, or a sign-in came from another site.",
+  },
 
   // Product codes: HTTP and infrastructure.
   not_found: { status: 404, meaning: 'No such route or object.' },

@@ -13,18 +13,20 @@ import formats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { keywardFastify } from '../adapters/fastify.js';
 import { type KeywardConfig, storeConfigOf } from '../config/index.js';
+import { inProcessState, nonceStoreOf, openSharedState, type SharedState } from '../state/backends.js';
 import { every } from '../state/every.js';
 import { MemoryLimiter } from '../state/limiter.js';
-import { SqlNonceStore } from '../state/nonces.js';
 import { type Clock, systemClock } from '../store/context.js';
 import { openStore, type Store } from '../store/index.js';
 import { purgeEnded } from '../store/maintenance.js';
 import { StoreUnavailableError } from '../verify/ports.js';
 import type { Scheme } from '../verify/scheme.js';
+import { consoleCookieScheme } from '../verify/schemes/console-cookie.js';
 import { accountRoutes } from './accounts/index.js';
 import { adminRoutes } from './admin/index.js';
+import { consoleRoutes } from './console/index.js';
 import type { ServerContext } from './context.js';
-import { collectRoutes, frameworkErrors, installErrorHandlers } from './errors.js';
+import { closeAfterEarlyAnswers, collectRoutes, frameworkErrors, installErrorHandlers } from './errors.js';
 import { forwardAuthRoutes } from './forward-auth.js';
 import { securityHeaders } from './headers.js';
 import { healthRoutes } from './health.js';
@@ -32,7 +34,7 @@ import { useStrictJson } from './json.js';
 import { createMetrics, instrumentVerifier, metricsRoutes } from './metrics.js';
 import { oauthRoutes } from './oauth/index.js';
 import { openapiRoutes } from './openapi.js';
-import { baseServerOptions } from './server-options.js';
+import { baseServerOptions, logRequests } from './server-options.js';
 import { createServerVerifier } from './server-verifier.js';
 import { verifyRoutes } from './verify.js';
 import { whoamiRoutes } from './whoami.js';
@@ -49,6 +51,11 @@ export interface ServerOptions {
   readonly schemes?: readonly Scheme[] | undefined;
   /** Fastify's logger setting; default pino at the configured level, secrets redacted. */
   readonly logger?: FastifyServerOptions['logger'] | undefined;
+  /**
+   * The shared state (tests that open the store themselves, with the state's bus); by default
+   * opened from the configuration when the server opens the store, else none (in process).
+   */
+  readonly state?: SharedState | undefined;
 }
 
 /** A built, not yet listening, Keyward server. */
@@ -87,10 +94,25 @@ function validators() {
 export async function createServer(config: KeywardConfig, options: ServerOptions = {}): Promise<KeywardServer> {
   const clock = options.clock ?? systemClock;
   const ownsStore = options.store === undefined;
-  const store = options.store ?? (await openStore(storeConfigOf(config, { clock })));
+  // Warnings of the shared state go to the server's log once there is one.
+  let warn = (message: string, error?: unknown) => process.emitWarning(`${message}: ${String(error)}`);
+  const ownsState = options.state === undefined && ownsStore;
+  const state =
+    options.state ??
+    (ownsStore
+      ? await openSharedState(config, { member: true, clock, onWarning: (m, e) => warn(m, e) })
+      : inProcessState());
+  let store: Store;
+  try {
+    store = options.store ?? (await openStore(storeConfigOf(config, { clock, invalidations: state.bus })));
+  } catch (error) {
+    if (ownsState) await state.close();
+    throw error;
+  }
   const metrics = createMetrics();
-  const nonces = new SqlNonceStore(store.context.db, clock);
-  const limiter = new MemoryLimiter(clock);
+  // Nonces in the store's database unless the shared state keeps them (Redis).
+  const { nonces, own: sqlNonces } = await nonceStoreOf(state, store, clock);
+  const limiter = state.limiter ?? new MemoryLimiter(clock);
 
   const app = Fastify({
     ...baseServerOptions(config, options.logger),
@@ -98,7 +120,9 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     // Errors before routing (a malformed percent-encoded path) in the one shape too.
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  closeAfterEarlyAnswers(app.server);
   app.setValidatorCompiler(validators());
+  logRequests(app, config);
   // The strict JSON parser (depth, duplicate and prototype checks) on the root, before any plugin
   // or route: every route inherits it, none keeps Fastify's default parser.
   useStrictJson(app);
@@ -111,7 +135,8 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       nonces,
       limiter,
       clock,
-      schemes: options.schemes,
+      // The console's cookie session only where the console is served.
+      schemes: config.console ? [...(options.schemes ?? []), consoleCookieScheme] : options.schemes,
       onError: (error, { requestId }) => {
         if (error instanceof StoreUnavailableError) {
           metrics.storeErrors.inc({ source: 'verifier' });
@@ -120,12 +145,12 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
       },
     }),
     metrics,
+    store.outcomes,
   );
-  const context: ServerContext = { config, store, verifier, nonces, limiter, clock, metrics };
+  const context: ServerContext = { config, store, verifier, nonces, limiter, state, clock, metrics };
+  warn = (message, error) => app.log.warn({ err: error }, message);
   app.decorate('kw', context);
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', String(request.id));
-  });
+  // X-Request-Id and the security headers, in one hook.
   securityHeaders(app);
   installErrorHandlers(app, allowedMethods);
   await app.register(keywardFastify, { verifier, rawBodyLimit: config.bodyLimitBytes });
@@ -138,8 +163,9 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
   await app.register(adminRoutes);
   await app.register(verifyRoutes);
   await app.register(forwardAuthRoutes);
+  if (config.console) await app.register(consoleRoutes);
 
-  nonces.start(NONCE_SWEEP_MS, (error) => {
+  sqlNonces.start(NONCE_SWEEP_MS, (error) => {
     metrics.storeErrors.inc({ source: 'nonce_sweep' });
     app.log.warn({ err: error }, 'nonce sweep failed');
   });
@@ -161,13 +187,17 @@ export async function createServer(config: KeywardConfig, options: ServerOptions
     context,
     close() {
       closing ??= (async () => {
-        nonces.stop();
+        sqlNonces.stop();
         stopMaintenance();
         try {
           await app.close();
         } finally {
-          if (ownsStore) await store.close();
-          else await store.usage.flush();
+          try {
+            if (ownsStore) await store.close();
+            else await Promise.all([store.usage.flush(), store.outcomes.flush()]);
+          } finally {
+            if (ownsState) await state.close();
+          }
         }
       })();
       return closing;

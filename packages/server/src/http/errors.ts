@@ -8,6 +8,8 @@
  * @packageDocumentation
  */
 
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Failure, Result } from '@keyward/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorCode, statusOf } from '../errors/codes.js';
@@ -56,6 +58,21 @@ export function errorBody(request: FastifyRequest, code: ErrorCode | string, mes
   return { error: { code, message, requestId: String(request.id) } };
 }
 
+/** Connections answered before their request's body was read; see {@link closeAfterEarlyAnswers}. */
+const answeredEarly = new WeakSet<Socket>();
+
+/**
+ * A connection answered before its request's body was read is closed, not answered a second
+ * time: when the unread rest turns out malformed (an invalid chunk), Node reports a client
+ * error on it, and Fastify's handler would write a 400 after the answer already sent. One
+ * request, one answer.
+ */
+export function closeAfterEarlyAnswers(server: Server): void {
+  server.prependListener('clientError', (_error: Error, socket: Socket) => {
+    if (answeredEarly.has(socket)) socket.destroy();
+  });
+}
+
 /** Sends a refusal through the one refusal mapping, with any extra headers. */
 export function sendRefusal(
   request: FastifyRequest,
@@ -64,6 +81,13 @@ export function sendRefusal(
   headers: Readonly<Record<string, string | string[]>> = {},
 ): FastifyReply {
   const rendered = renderRefusal(refusal, String(request.id));
+  // Answered before the request's body was read (415, 413): the rest of it is still on the
+  // connection, and whatever it holds must not be read as a next request (RFC 9112 §9.6: the
+  // server closes instead of reading on), nor answered again if it turns out malformed.
+  if (!request.raw.complete) {
+    reply.header('connection', 'close');
+    answeredEarly.add(request.raw.socket);
+  }
   return reply
     .code(rendered.status)
     .headers({ ...rendered.headers, ...headers })

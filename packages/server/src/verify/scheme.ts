@@ -70,7 +70,10 @@ export interface Scheme<C = unknown> {
   claim(presented: Presented, ctx: VerifierContext): Claim<C> | undefined;
   /** Verifies a claimed request. Expected failures are refusals made with `ctx.refuse`. */
   verify(claimed: C, presented: Presented, ctx: VerifierContext): Promise<Outcome> | Outcome;
-  /** The `WWW-Authenticate` challenge of this scheme (RFC 7235 §4.1), with the detail when presented. */
+  /**
+   * The `WWW-Authenticate` challenge of this scheme (RFC 7235 §4.1), with the detail when
+   * presented; empty for a scheme that is not an HTTP authentication scheme (a cookie).
+   */
   challenge(realm: string, detail?: import('./refusals.js').ChallengeDetail): string;
 }
 

@@ -79,7 +79,9 @@ describe('smuggling shapes (raw sockets)', () => {
     const before = t.logs.filter((l) => l.includes('/healthz')).length;
     const { statuses, closed } = await rawExchange(t, build(host));
     expect(statuses).toHaveLength(1);
-    expect([400, 501]).toContain(statuses[0]);
+    // 415 when the server answered (no Content-Type) before it read the malformed body: the
+    // connection is closed then, and the malformed rest is never answered or run.
+    expect([400, 415, 501]).toContain(statuses[0]);
     expect(closed).toBe(true);
     expect(t.logs.filter((l) => l.includes('/healthz')).length).toBe(before);
   });
