@@ -33,7 +33,8 @@ const EXPECTED: Record<string, RegExp[]> = {
   ],
 };
 
-describe('README', () => {
+// The CLI example starts a Node process per command: tens of seconds on a busy machine.
+describe('README', { timeout: 120_000 }, () => {
   const blocks = examples();
 
   it('has examples to run', () => {

@@ -717,7 +717,9 @@ describe('keyward bin (child process)', () => {
     expect(rotated.code).toBe(0);
     expect((JSON.parse(rotated.stdout) as { secret: string }).secret).not.toBe(issued.secret);
     expect(runBin(env, ['keys', 'revoke', issued.id]).code).toBe(0);
-  });
+    // Eight processes in a row, each importing the CLI: on a loaded 2-core machine that alone
+    // can pass the default 20 s.
+  }, 90_000);
 
   it('closes its PostgreSQL pool, so the process exits on its own there too', async () => {
     const pg = await freshEnv('postgres', { create: false });
@@ -729,7 +731,7 @@ describe('keyward bin (child process)', () => {
     } finally {
       await pg.cleanup();
     }
-  });
+  }, 90_000);
 
   it('looks in its working directory, and refuses there without creating anything', () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'keyward-cli-elsewhere-'));

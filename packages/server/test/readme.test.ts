@@ -1,18 +1,24 @@
-// The README's server examples run as written, each with its output checked:
-// - the quick start as a newcomer runs it: `npm start` in a fresh clone, then the second
-//   terminal's commands against http://127.0.0.1:4000, then a graceful stop;
-// - every `<!-- server-example: name -->` block (curl and SDK, one per method) against a real
-//   server the test starts on http://127.0.0.1:4000, with the shell variables the README says
-//   come from the quick start (KEY_ID, SECRET, TOKEN) taken from a key the test creates;
+// The README runs as written, each block with its output checked:
+// - top to bottom, as a reader runs it: `npm start` in a fresh clone, then every block of the
+//   README in order (the quick start's second terminal, each method's curl and SDK examples, the
+//   admin and verification examples, the embedding examples, the CLI, the backup) in one shell
+//   session, so that each block sees only the variables and accounts the blocks before it made;
+//   the JWT blocks after the restart the README asks for (`KEYWARD_TOKEN_FORMAT=jwt npm start`),
+//   the restore after the server stopped, then a graceful stop;
+// - every `<!-- server-example: name -->` block (curl and SDK, one per method) again on its own
+//   against a real server the test starts on http://127.0.0.1:4000, with the shell variables the
+//   README says come from earlier blocks (KEY_ID, SECRET, TOKEN, ADMIN_KEY_ID, …) taken from a
+//   key and an admin the test creates;
 // - the endpoint list against the server's OpenAPI document, the configuration table against
 //   config/load.ts, and the keyward.config.json example through loadConfig.
-// The `<!-- example: name -->` blocks that need no server run in packages/core/test/docs.test.ts.
+// The `<!-- example: name -->` blocks that need no server also run in packages/core/test/docs.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -69,11 +75,16 @@ interface Run {
   stderr: string;
 }
 
+/** npm settings a newcomer's shell may have too; the other npm_* variables come from an `npm test` above this one. */
+const NPM_KEPT = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig']);
+
 /** The environment of a newcomer's shell: this machine's, without any Keyward setting. */
 function newcomerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('KEYWARD_') && name !== 'PORT') env[name] = value;
+    if (name.startsWith('KEYWARD_') || name === 'PORT') continue;
+    if (name.startsWith('npm_') && !NPM_KEPT.has(name)) continue;
+    env[name] = value;
   }
   return { ...env, ...extra };
 }
@@ -82,7 +93,11 @@ function newcomerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
  * Runs a program and collects its output. Asynchronous on purpose: the per-method examples call
  * a server in this very process, which a synchronous spawn would keep from answering.
  */
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Run> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -93,7 +108,7 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -148,7 +163,162 @@ function expectSuccess(r: Run): void {
   expect(r.code, `exit ${r.code} (${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
 }
 
-describe('README quick start, run verbatim in a fresh clone', () => {
+/** A README block in document order, with the marker that names it. */
+interface OrderedBlock extends Block {
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** Every block a reader runs, in the order they appear: quick start, examples, restore. */
+function blocksInOrder(): OrderedBlock[] {
+  const pattern = /<!-- (quick-start|server-example|example|after-stop): ([\w-]+) -->\n```(\w+)\n([\s\S]*?)```/g;
+  return [...readme.matchAll(pattern)].map((m) => ({
+    kind: m[1] as string,
+    name: m[2] as string,
+    language: m[3] as string,
+    code: m[4] as string,
+  }));
+}
+
+/** What a top-to-bottom run of blocks printed, per block. */
+interface Segment {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The name of the last block that started (the failing one, when the run failed). */
+  last: string | undefined;
+  blocks: Map<string, Run>;
+  stdout: string;
+  stderr: string;
+}
+
+const MARKER = /::readme-block ([\w-]+)::\n/;
+/** The longest a run of README blocks in one shell may take. */
+const SEGMENT_TIMEOUT_MS = 300_000;
+
+/** Splits output on the block markers: each block's output, exactly as it printed it. */
+function splitOutput(text: string): Map<string, string> {
+  const parts = text.split(new RegExp(MARKER.source, 'g'));
+  const out = new Map<string, string>();
+  for (let i = 1; i < parts.length; i += 2) out.set(parts[i] as string, parts[i + 1] ?? '');
+  return out;
+}
+
+/**
+ * A reader's terminal, as one shell session across segments: every block runs in the clone in
+ * one bash (`-euo pipefail`), in order, so a block sees exactly the variables the blocks before
+ * it set (kept between segments in a state file, for the server restarts in between). A JS block
+ * is saved where the README says (`example.mjs` in the clone; the JWT verifier in the project
+ * its setup block made) and run with node.
+ */
+class ReaderShell {
+  private readonly state: string;
+  private readonly baseline: string;
+
+  constructor(
+    private readonly clone: string,
+    private readonly env: NodeJS.ProcessEnv,
+    work: string,
+  ) {
+    this.state = join(work, 'shell-state.sh');
+    this.baseline = join(work, 'shell-baseline.txt');
+  }
+
+  private script(blocks: readonly OrderedBlock[]): string {
+    const lines = [`[ -f '${this.state}' ] && source '${this.state}'`];
+    for (const block of blocks) {
+      lines.push(
+        `printf '::readme-block %s::\\n' '${block.name}'`,
+        `printf '::readme-block %s::\\n' '${block.name}' >&2`,
+      );
+      if (block.language === 'sh') {
+        lines.push(block.code);
+      } else {
+        expect(block.language, block.name).toBe('js');
+        const file = block.name === 'jwt-verify' ? '"$RESOURCE_SERVER/verify.mjs"' : 'example.mjs';
+        lines.push(
+          `cat > ${file} <<'KEYWARD_README_EOF'`,
+          block.code.replace(/\n$/, ''),
+          'KEYWARD_README_EOF',
+          `node ${file}`,
+        );
+      }
+    }
+    // Every variable the blocks made, for the next segment (bash's own and the environment's excepted).
+    lines.push(
+      `for __v in $(compgen -v); do`,
+      `  [[ $__v =~ ^(BASH.*|PIPESTATUS|FUNCNAME|GROUPS|RANDOM|LINENO|SECONDS|SRANDOM|EPOCH.*|HISTCMD|COMP_.*|REPLY|OPTARG|OPTIND|_|__v)$ ]] && continue`,
+      `  grep -qx "$__v" '${this.baseline}' || declare -p "$__v"`,
+      `done > '${this.state}'`,
+    );
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** Runs `blocks` in order in the session; resolves with each block's output. */
+  async run(blocks: readonly OrderedBlock[]): Promise<Segment> {
+    if (!existsSync(this.baseline)) {
+      const fresh = await run('bash', ['-c', 'compgen -v'], { cwd: this.clone, env: this.env });
+      writeFileSync(this.baseline, fresh.stdout);
+    }
+    // A whole section of the README in one run: minutes on a busy machine (each `npx keyward` starts
+    // a Node process; logins hash with argon2id).
+    const r = await run('bash', ['-euo', 'pipefail', '-c', this.script(blocks)], {
+      cwd: this.clone,
+      env: this.env,
+      timeoutMs: SEGMENT_TIMEOUT_MS,
+    });
+    const stdouts = splitOutput(r.stdout);
+    const stderrs = splitOutput(r.stderr);
+    const runs = new Map<string, Run>();
+    for (const [name, stdout] of stdouts) {
+      runs.set(name, { code: 0, signal: null, stdout, stderr: stderrs.get(name) ?? '' });
+    }
+    const last = [...stdouts.keys()].at(-1);
+    if (r.code !== 0 && last !== undefined)
+      runs.set(last, { ...(runs.get(last) as Run), code: r.code, signal: r.signal });
+    return { code: r.code, signal: r.signal, last, blocks: runs, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** A variable as the session has it now. */
+  variable(name: string): string {
+    const line = readFileSync(this.state, 'utf8')
+      .split('\n')
+      .find((l) => new RegExp(`^declare -\\S+ ${name}=`).test(l));
+    expect(line, `the README's blocks set no ${name}`).toBeDefined();
+    // declare -p writes "…", with \, ", $ and ` escaped.
+    return (line as string)
+      .replace(/^declare -\S+ \w+="/, '')
+      .replace(/"$/, '')
+      .replace(/\\([\\"$`])/g, '$1');
+  }
+}
+
+/** What `example:` blocks print in the top-to-bottom run (packages/core/test/docs.test.ts checks them in detail). */
+const EXAMPLE_OUTPUT: Record<string, RegExp> = {
+  cli: /^role: +admin$[\s\S]*billing-sync/m,
+  'core-identify': /^api_key\nundefined\n$/,
+  'core-oauth1': /^verified request from kw_kid_\w+ nonce [0-9a-f]{32}$/m,
+  express: /^replay 401$/m,
+  fastify: /^200 api-key$/m,
+  'custom-scheme': /^200 demo-hmac$/m,
+};
+
+/** Checks one block of the top-to-bottom run: it ran, and printed what the README says. */
+function checkInOrder(block: OrderedBlock, r: Run | undefined, ctx: CheckContext): void {
+  expect(r, `block ${block.name} did not run`).toBeDefined();
+  expectSuccess(r as Run);
+  if (block.kind === 'example') {
+    const pattern = EXAMPLE_OUTPUT[block.name];
+    expect(pattern, `no expected output for example ${block.name}`).toBeDefined();
+    expect((r as Run).stdout).toMatch(pattern as RegExp);
+    return;
+  }
+  const check = CHECKS[block.name];
+  expect(check, `no check for ${block.name}`).toBeDefined();
+  (check as Check)(r as Run, ctx);
+}
+
+describe('README top to bottom, as a reader runs it in a fresh clone', () => {
+  const blocks = blocksInOrder();
   const serverBlock = marked('quick-start').get('server');
   const clientBlock = marked('quick-start').get('client');
   // A temporary directory stands in for a fresh clone: the root package.json (for `npm start`)
@@ -156,30 +326,29 @@ describe('README quick start, run verbatim in a fresh clone', () => {
   // installed and built every package into that node_modules, so the test skips the block's
   // `npm ci` line (running it again would reinstall the whole tree) and runs the rest as written.
   let clone = '';
+  // Made in beforeAll, so that a run that filters these tests out leaves nothing behind.
+  let work = '';
   let server: ChildProcess | undefined;
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   let output = '';
+  let shell: ReaderShell;
+  /** The quick start's key and account, as the session has them once the quick start ran. */
+  let ctx: CheckContext | undefined;
   // Where a `.keyward` data directory would land if the server ignored its working directory.
   const elsewhere = [root, join(root, 'packages', 'server'), homedir(), process.cwd(), tmpdir()].map((d) =>
     join(d, '.keyward'),
   );
   const before = new Map(elsewhere.map((p) => [p, existsSync(p)]));
+  // The reader's shell: newcomer's environment; `mktemp` under this test's directory; npm from
+  // its cache when it can (the JWT verifier's `npm install jose`).
+  const readerEnv = () =>
+    newcomerEnv({ TMPDIR: work, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' });
 
-  beforeAll(async () => {
-    expect(serverBlock?.language).toBe('sh');
-    expect(clientBlock?.language).toBe('sh');
-    await assertPortFree();
-    clone = mkdtempSync(join(tmpdir(), 'keyward-clone-'));
-    copyFileSync(join(root, 'package.json'), join(clone, 'package.json'));
-    symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
-
-    const lines = (serverBlock?.code ?? '').split('\n').filter((line) => line.trim() !== '');
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^npm ci\b/);
-    const start = lines[1] as string;
-    expect(start).toMatch(/^npm start\b/);
+  /** Starts the server with `command` (the README's) in the clone; resolves once it serves. */
+  async function start(command: string): Promise<void> {
+    output = '';
     // Its own process group, so that cleanup after a failure can stop npm and the server alike.
-    const child = spawn('bash', ['-c', start], {
+    const child = spawn('bash', ['-c', command], {
       cwd: clone,
       env: newcomerEnv(),
       detached: true,
@@ -187,7 +356,7 @@ describe('README quick start, run verbatim in a fresh clone', () => {
     });
     server = child;
     exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    const serving = new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "Keyward is serving" within 60 s:\n${output}`)), 60_000);
       const collect = (chunk: Buffer) => {
         output += chunk.toString('utf8');
@@ -200,20 +369,73 @@ describe('README quick start, run verbatim in a fresh clone', () => {
       child.stderr?.on('data', collect);
       child.on('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`npm start exited (${code}) before serving:\n${output}`));
+        reject(new Error(`${command} exited (${code}) before serving:\n${output}`));
       });
     });
-    await serving;
+  }
+
+  /** SIGTERM to `npm start` itself (bash runs its one command in place; npm passes it on). */
+  async function stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const pid = server?.pid ?? 0;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGTERM');
+    return (await exited) ?? { code: null, signal: null };
+  }
+
+  /** The blocks from `first` (inclusive) to `end` (exclusive), by name, in order. */
+  function range(first: string, end?: string): OrderedBlock[] {
+    const from = blocks.findIndex((b) => b.name === first);
+    const to = end === undefined ? blocks.length : blocks.findIndex((b) => b.name === end);
+    expect(from, `README has no block ${first}`).toBeGreaterThanOrEqual(0);
+    expect(to, `README has no block ${end}`).toBeGreaterThan(from);
+    return blocks.slice(from, to);
+  }
+
+  /** Runs blocks in the reader's session and checks each. */
+  async function runInOrder(list: readonly OrderedBlock[]): Promise<void> {
+    const segment = await shell.run(list);
+    for (const block of list) {
+      const r = segment.blocks.get(block.name);
+      if (r === undefined || r.code !== 0) {
+        throw new Error(
+          `README block ${block.name} failed (exit ${segment.code}, last block ${segment.last})\n` +
+            `stdout:\n${r?.stdout ?? segment.stdout}\nstderr:\n${r?.stderr ?? segment.stderr}`,
+        );
+      }
+      checkInOrder(block, r, ctx as CheckContext);
+    }
+  }
+
+  beforeAll(async () => {
+    expect(serverBlock?.language).toBe('sh');
+    expect(clientBlock?.language).toBe('sh');
+    expect(blocks[0]?.name).toBe('server');
+    expect(blocks[1]?.name).toBe('client');
+    await assertPortFree();
+    work = mkdtempSync(join(tmpdir(), 'keyward-readme-work-'));
+    clone = mkdtempSync(join(tmpdir(), 'keyward-clone-'));
+    copyFileSync(join(root, 'package.json'), join(clone, 'package.json'));
+    symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
+    shell = new ReaderShell(clone, readerEnv(), work);
+
+    const lines = (serverBlock?.code ?? '').split('\n').filter((line) => line.trim() !== '');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^npm ci\b/);
+    const command = lines[1] as string;
+    expect(command).toMatch(/^npm start\b/);
+    await start(command);
   }, 90_000);
 
   afterAll(() => {
-    // Only after a failure is anything left: the process group this test started.
-    if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
+    // Only after a failure is anything left: the process group this test started last (npm and
+    // the server it runs; the earlier ones were stopped before the next started).
+    if (server?.pid !== undefined) {
       try {
         process.kill(-server.pid, 'SIGKILL');
       } catch {}
     }
     if (clone !== '') rmSync(clone, { recursive: true, force: true });
+    if (work !== '') rmSync(work, { recursive: true, force: true });
   });
 
   it('creates the first admin, its credentials in .keyward/first-admin.json (0600), not in the output', () => {
@@ -229,11 +451,9 @@ describe('README quick start, run verbatim in a fresh clone', () => {
   });
 
   it("runs the second terminal's commands: one principal per method", async () => {
-    const r = await run('bash', ['-euo', 'pipefail', '-c', clientBlock?.code ?? ''], {
-      cwd: clone,
-      env: newcomerEnv(),
-    });
-    expectSuccess(r);
+    const segment = await shell.run([blocks[1] as OrderedBlock]);
+    const r = segment.blocks.get('client') as Run;
+    expect(segment.code, `exit ${segment.code}\nstdout:\n${segment.stdout}\nstderr:\n${segment.stderr}`).toBe(0);
     // The registration's answer: the new account, a member.
     expect(r.stdout).toMatch(/^\{"id":"acc_\w+","email":"ada@example\.com",.*"role":"member"/m);
     expect(r.stdout).toContain('HTTP 200 OK');
@@ -245,25 +465,64 @@ describe('README quick start, run verbatim in a fresh clone', () => {
     for (const p of seen) {
       expect(p).toEqual({ accountId: first.accountId, keyId: first.keyId, scopes: ['read:orders'], method: p.method });
     }
+    // What the blocks below rely on, as the quick start left it.
+    ctx = {
+      accountId: first.accountId,
+      key: { id: shell.variable('KEY_ID'), secret: shell.variable('SECRET'), token: shell.variable('TOKEN') },
+      keyNames: ['quick start'],
+      admins: ['admin@keyward.local'],
+    };
+    expect(ctx.key.id).toBe(first.keyId);
   }, 120_000);
 
+  it(
+    'runs every block after it, in order, on that server, with only what the blocks before set',
+    async () => {
+      await runInOrder(range('basic-curl', 'jwt-curl'));
+    },
+    SEGMENT_TIMEOUT_MS + 60_000,
+  );
+
+  it(
+    'restarted with KEYWARD_TOKEN_FORMAT=jwt npm start, as the README says, runs the rest in order',
+    async () => {
+      const command = 'KEYWARD_TOKEN_FORMAT=jwt npm start';
+      expect(readme).toContain(`\`${command}\``);
+      expect(await stop()).toEqual({ code: 0, signal: null });
+      await start(command);
+      await runInOrder(range('jwt-curl').filter((b) => b.kind !== 'after-stop'));
+      // The blocks wrote no file into the clone that they did not delete, but the backup they made.
+      const left = readdirSync(clone).filter(
+        (f) => !['package.json', 'node_modules', '.keyward', 'backups', 'example.mjs'].includes(f),
+      );
+      expect(left).toEqual([]);
+    },
+    SEGMENT_TIMEOUT_MS + 120_000,
+  );
+
   it('stops on SIGTERM with exit 0, its data in the clone only', async () => {
-    // To `npm start` itself (bash runs its one command in place): the start script execs the
-    // server, so npm's forwarding of the signal reaches it.
-    const pid = server?.pid ?? 0;
-    expect(pid).toBeGreaterThan(0);
-    process.kill(pid, 'SIGTERM');
-    const { code, signal } = (await exited) ?? { code: null, signal: null };
+    const { code, signal } = await stop();
     expect({ code, signal }, output).toEqual({ code: 0, signal: null });
     expect(output).toContain('"signal":"SIGTERM"');
     expect(output).toContain('stopping: finishing in-flight requests');
     expect(existsSync(join(clone, '.keyward', 'keyward.db'))).toBe(true);
     for (const path of elsewhere) expect(existsSync(path), `${path} was created`).toBe(before.get(path));
   }, 30_000);
+
+  it('with the server stopped, restores the backup; started again, the quick start key still works', async () => {
+    const restore = blocks.filter((b) => b.kind === 'after-stop');
+    expect(restore.map((b) => b.name)).toEqual(['restore']);
+    await runInOrder(restore);
+    await start('npm start');
+    await runInOrder(range('basic-curl', 'basic-sdk'));
+    expect(await stop()).toEqual({ code: 0, signal: null });
+  }, 120_000);
 });
 
 interface RunningServer {
   server: KeywardServer;
+  /** Its data directory: the `keyward` commands of the examples find the store through it. */
+  dataDir: string;
   accountId: string;
   key: IssuedKey;
   admin: IssuedKey;
@@ -298,6 +557,7 @@ async function startOn4000(config: KeywardConfigInput = {}): Promise<RunningServ
   if (!admin.ok) throw new Error(admin.code);
   return {
     server,
+    dataDir: dir,
     accountId: account.value.id,
     key: key.value,
     admin: admin.value.key,
@@ -309,8 +569,19 @@ async function startOn4000(config: KeywardConfigInput = {}): Promise<RunningServ
   };
 }
 
+/** What a check knows of the server an example ran against. */
+interface CheckContext {
+  /** The account of the quick start (`ada@example.com`) and its key with scope `read:orders`. */
+  accountId: string;
+  key: { id: string; secret: string; token: string };
+  /** The names of that account's keys. */
+  keyNames: string[];
+  /** The admin accounts there before the README's admin example makes its own. */
+  admins: string[];
+}
+
 /** What each server example must print; each entry checks the run and fails if it printed nothing useful. */
-type Check = (r: Run, s: RunningServer) => void;
+type Check = (r: Run, s: CheckContext) => void;
 
 /** RFC 3986 percent-encoding as RFC 5849 §3.6 requires. */
 function rfc3986(text: string): string {
@@ -360,6 +631,10 @@ const CHECKS: Record<string, Check> = {
       { accountId: s.accountId, keyId: s.key.id, scopes: ['read:orders'], method: 'oauth2' },
     ]);
   },
+  'jwt-verify-setup': (r) => {
+    // npm's own summary: jose (no dependencies of its own) went into the new project.
+    expect(r.stdout).toMatch(/^added 1 package/m);
+  },
   'jwt-verify': (r) => {
     expect(r.stdout).toBe('EdDSA true read:orders\n');
   },
@@ -367,8 +642,12 @@ const CHECKS: Record<string, Check> = {
     const principal = { accountId: s.accountId, keyId: s.key.id, scopes: ['read:orders'], method: 'oauth1' };
     // `keyward sign … | sh`, then the two `keyward call`s (headers first, the body last).
     expect(principals(r.stdout)).toEqual([principal, principal, principal]);
-    expect(r.stdout).toContain(`{"principal":${JSON.stringify(principal)},"body":"item=widget&qty=3"}`);
-    expect(r.stdout).toContain(`{"principal":${JSON.stringify(principal)},"body":{"item":"widget"}}`);
+    const answers = r.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{"principal":'))
+      .map((line) => JSON.parse(line) as unknown);
+    expect(answers).toContainEqual({ principal, body: 'item=widget&qty=3' });
+    expect(answers).toContainEqual({ principal, body: { item: 'widget' } });
     expect(r.stdout.match(/^HTTP 200 OK$/gm)).toHaveLength(2);
     // The --json call: one document, the body parsed.
     const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n{\n'))) as { status: number; body: unknown };
@@ -403,8 +682,8 @@ const CHECKS: Record<string, Check> = {
     expect(lines).toContain('logout 204');
     expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({ error: { code: 'session_invalid' } });
   },
-  'session-sdk': (r) => {
-    expect(r.stdout).toBe('session false\nkeys: readme\n');
+  'session-sdk': (r, s) => {
+    expect(r.stdout).toBe(`session false\nkeys: ${s.keyNames.join(', ')}\n`);
   },
   'signed-session-curl': (r, s) => {
     const [principal] = principals(r.stdout);
@@ -416,19 +695,43 @@ const CHECKS: Record<string, Check> = {
   'signed-session-sdk': (r) => {
     expect(r.stdout).toBe('signed-session true\ntrue\n');
   },
-  'admin-curl': (r) => {
-    expect(r.stdout.trimEnd().split('\n').sort()).toEqual(['ada@example.com member', 'admin@example.com admin']);
+  'admin-curl': (r, s) => {
+    // The accounts there, and the admin the example made for itself.
+    expect(r.stdout.trimEnd().split('\n').sort()).toEqual(
+      ['ada@example.com member', 'ops@example.com admin', ...s.admins.map((email) => `${email} admin`)].sort(),
+    );
+  },
+  'verify-api-curl': (r, s) => {
+    const [admitted, refused] = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(admitted).toEqual({
+      ok: true,
+      principal: { accountId: s.accountId, keyId: s.key.id, scopes: ['read:orders'], method: 'api-key' },
+    });
+    expect(refused).toMatchObject({ ok: false, status: 403, code: 'insufficient_scope' });
+  },
+  backup: (r) => {
+    expect(r.stdout).toMatch(/^backup: +\S*backups\/keyward\.db \(\d+ bytes, a consistent copy of \S+keyward\.db\)$/m);
+    expect(r.stdout).toMatch(/^keys: +written to \S*backups\/keyward\.db\.keys\.json \(mode 0600\)/m);
+    expect(r.stdout).toMatch(/^keyward\.db\nkeyward\.db\.keys\.json\n$/m);
+  },
+  restore: (r) => {
+    expect(r.stdout).toMatch(/^restored: +\S*backups\/keyward\.db into \S*\.keyward\/keyward\.db$/m);
+    expect(r.stdout).toMatch(/^accounts: +\d+$/m);
+    expect(r.stdout).toMatch(/^keyring: +the master key and pepper open the restored secrets$/m);
   },
 };
 
 /** Examples that need a server issuing JWT access tokens; the others run against the default one. */
-const JWT_EXAMPLES = ['jwt-curl', 'jwt-verify'];
+const JWT_EXAMPLES = ['jwt-curl', 'jwt-verify-setup', 'jwt-verify'];
 
 describe('README per-method examples', () => {
   const examples = marked('server-example');
 
   it('has a check for every server example, and an example for every check', () => {
-    expect([...examples.keys()].sort()).toEqual(Object.keys(CHECKS).sort());
+    expect([...examples.keys(), ...marked('after-stop').keys()].sort()).toEqual(Object.keys(CHECKS).sort());
     expect(readme).toContain(`"email":"${EMAIL}","password":"${PASSWORD}"`);
   });
 
@@ -436,16 +739,26 @@ describe('README per-method examples', () => {
   async function check(name: string, s: RunningServer, vars: Record<string, string> = {}) {
     const block = examples.get(name);
     expect(block, `README has no server example "${name}"`).toBeDefined();
-    const r = await runBlock(block as Block, {
+    const r = await runBlock(block as Block, { ...exampleVars(s), ...vars });
+    expectSuccess(r);
+    (CHECKS[name] as Check)(r, contextOf(s));
+  }
+
+  /** The variables the README's earlier blocks set, from the test's own key and admin. */
+  function exampleVars(s: RunningServer): Record<string, string> {
+    return {
       KEY_ID: s.key.id,
       SECRET: s.key.secret,
       TOKEN: s.key.token,
       ADMIN_KEY_ID: s.admin.id,
       ADMIN_SECRET: s.admin.secret,
-      ...vars,
-    });
-    expectSuccess(r);
-    (CHECKS[name] as Check)(r, s);
+      // Run "in the server's directory": the keyward command finds the test server's store.
+      KEYWARD_DATA_DIR: s.dataDir,
+    };
+  }
+
+  function contextOf(s: RunningServer): CheckContext {
+    return { accountId: s.accountId, key: s.key, keyNames: ['readme'], admins: ['admin@example.com'] };
   }
 
   describe('against the default server (opaque access tokens)', () => {
@@ -455,7 +768,7 @@ describe('README per-method examples', () => {
     }, 30_000);
     afterAll(() => s?.close());
 
-    const names = Object.keys(CHECKS).filter((name) => !JWT_EXAMPLES.includes(name));
+    const names = [...examples.keys()].filter((name) => !JWT_EXAMPLES.includes(name));
     it.each(names)('%s', (name) => check(name, s), 90_000);
 
     it("lists the server's endpoints as its OpenAPI document has them", async () => {
@@ -495,7 +808,7 @@ describe('README per-method examples', () => {
       expect(keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
     });
 
-    it('jwt-verify', async () => {
+    it('jwt-verify-setup, then jwt-verify in the project it made', async () => {
       // ACCESS_TOKEN as the README's jwt-curl block exports it: a token from /oauth/token.
       const res = await fetch(`${BASE}/oauth/token`, {
         method: 'POST',
@@ -508,8 +821,27 @@ describe('README per-method examples', () => {
       expect(res.status).toBe(200);
       const { access_token } = (await res.json()) as { access_token: string };
       expect(access_token.split('.')).toHaveLength(3);
-      await check('jwt-verify', s, { ACCESS_TOKEN: access_token });
-    }, 60_000);
+      const work = mkdtempSync(join(tmpdir(), 'keyward-readme-jwt-'));
+      try {
+        // The reader's shell, in a directory outside the repository: `npm install jose` must not
+        // touch the workspace, and the verifier resolves jose from its own project only.
+        const env = newcomerEnv({
+          ...exampleVars(s),
+          ACCESS_TOKEN: access_token,
+          TMPDIR: work,
+          npm_config_prefer_offline: 'true',
+        });
+        const shell = new ReaderShell(work, env, work);
+        const order = blocksInOrder().filter((b) => b.name === 'jwt-verify-setup' || b.name === 'jwt-verify');
+        expect(order.map((b) => b.name)).toEqual(['jwt-verify-setup', 'jwt-verify']);
+        const segment = await shell.run(order);
+        expect(segment.code, `${segment.stdout}\n${segment.stderr}`).toBe(0);
+        for (const block of order) checkInOrder(block, segment.blocks.get(block.name), contextOf(s));
+        expect(existsSync(join(shell.variable('RESOURCE_SERVER'), 'node_modules', 'jose'))).toBe(true);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    }, 120_000);
   });
 });
 
@@ -602,7 +934,7 @@ describe('README code blocks', () => {
       if (!['sh', 'js', 'json', 'ts'].includes(language)) continue;
       const marker = lines[i - 1] ?? '';
       if (
-        !/^<!-- (example|server-example|quick-start): [\w-]+ -->$|^<!-- (config-example|gateway-routes) -->$|^<!-- not run: .+ -->$/.test(
+        !/^<!-- (example|server-example|quick-start|after-stop): [\w-]+ -->$|^<!-- (config-example|gateway-routes) -->$|^<!-- not run: .+ -->$/.test(
           marker,
         )
       ) {

@@ -14,6 +14,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAccounts } from './accounts.js';
+import { registerAudit } from './audit.js';
+import { registerBackup } from './backup.js';
 import type { CliContext } from './context.js';
 import { registerGateway } from './gateway.js';
 import { registerKeys } from './keys.js';
@@ -100,6 +102,8 @@ export function createProgram(
   registerServe(program, ctx);
   registerGateway(program, ctx);
   registerSign(program, ctx);
+  registerAudit(program, ctx);
+  registerBackup(program, ctx);
   return program;
 }
 

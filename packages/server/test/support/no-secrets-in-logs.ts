@@ -7,6 +7,9 @@ import { afterAll } from 'vitest';
 const SECRET = /kw_(?:sk|key|at|st|ss)_[0-9A-Za-z]{40,}/;
 const SECRETS = new RegExp(SECRET.source, 'g');
 const seen: string[] = [];
+// While set (only by the guard's own test, through `withoutEcho`), what is caught is recorded
+// but not passed on, so the deliberate leak does not print a real-looking secret in a CI log.
+let echo = true;
 
 function record(...parts: unknown[]): void {
   const line = parts
@@ -19,17 +22,42 @@ for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const original = console[method].bind(console);
   console[method] = (...args: unknown[]) => {
     record(...args);
-    original(...args);
+    if (echo) original(...args);
   };
 }
 for (const stream of [process.stdout, process.stderr]) {
   const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     record(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+    if (!echo) {
+      // A write callback still runs, as the stream would run it.
+      const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      if (callback !== undefined) process.nextTick(callback);
+      return true;
+    }
     return original(chunk, ...rest);
   }) as typeof stream.write;
 }
-process.on('warning', (warning) => record(warning));
+const guardWarning = (warning: Error) => record(warning);
+process.on('warning', guardWarning);
+
+/**
+ * Runs `fn` with everything the guard catches recorded as usual but not printed: Node's own
+ * warning printer is taken off `warning` for the duration, and console and stream writes are
+ * not passed on. For the guard's own test, whose fake secrets would otherwise look like a real
+ * leak in a CI log.
+ */
+export async function withoutEcho<T>(fn: () => Promise<T>): Promise<T> {
+  const printers = process.listeners('warning').filter((listener) => listener !== guardWarning);
+  for (const printer of printers) process.off('warning', printer);
+  echo = false;
+  try {
+    return await fn();
+  } finally {
+    echo = true;
+    for (const printer of printers) process.on('warning', printer);
+  }
+}
 
 /** Takes the lines caught so far (for the guard's own test). */
 export function takeCaught(): string[] {
