@@ -335,8 +335,11 @@ export class EmbeddedNonceStore implements NonceStore {
     // refuse the first seconds of correctly stamped requests.
     const maxWait = options.maxStartWaitMs ?? lead + renew;
     if (floor !== undefined && floor - clock.now() < maxWait) {
+      // OAuth 1.0a stamps are whole seconds: a request signed now passes the floor only once the
+      // clock is in the second after it.
+      const passable = (Math.floor(floor / 1000) + 1) * 1000;
       const started = Date.now();
-      while (clock.now() <= floor && Date.now() - started < maxWait) await sleep(Math.min(50, maxWait));
+      while (clock.now() < passable && Date.now() - started < maxWait + 1000) await sleep(Math.min(50, maxWait));
     }
     return store;
   }
