@@ -42,5 +42,9 @@ export default defineConfig({
       },
     ],
     testTimeout: 20_000,
+    // Vitest's default is one worker per core but one (a single worker on a 2-core machine). Most
+    // suites wait on child processes, sockets and PostgreSQL rather than the CPU: three workers
+    // keep both cores busy.
+    maxWorkers: 3,
   },
 });

@@ -157,7 +157,12 @@ describe.each([
   }, 120_000);
 
   afterAll(async () => {
-    nginx?.kill('SIGKILL');
+    // TERM, not KILL: the master stops its workers (a killed master leaves them serving).
+    if (nginx !== undefined && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx?.once('exit', resolve));
+      nginx.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+    }
     await Promise.all(instances.map((i) => i.stop('SIGKILL')));
     await cache?.kill();
     await db?.drop();
