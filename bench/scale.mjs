@@ -261,7 +261,7 @@ function nginxConf(dir, port, upstreams) {
     .replace(/^\s*ssl_\w+[^\n]*\n/gm, '')
     .replace('X-Forwarded-Proto $scheme', 'X-Forwarded-Proto https');
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
-  return `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nworker_processes 1;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n${conf}}\n`;
+  return `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nworker_processes 1;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  keepalive_requests 1000000;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n${conf}}\n`;
 }
 
 async function nginx(dir, upstreams) {
@@ -296,6 +296,9 @@ async function instancesBehindNginx(postgres, redis) {
     KEYWARD_PEPPER: randomBytes(32).toString('hex'),
     KEYWARD_LOG_LEVEL: 'warn',
     KEYWARD_ACCESS_LOG: 'off',
+    // nginx keeps its upstream connections open; an instance closing one after 1,000 requests
+    // (the default) races nginx's next request on it, which the client sees as an error.
+    KEYWARD_MAX_REQUESTS_PER_SOCKET: '0',
   };
   const first = await instance(env, dir);
   const second = await instance(env, dir);
