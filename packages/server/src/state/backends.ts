@@ -113,7 +113,7 @@ export async function openSharedState(config: KeywardConfig, options: SharedStat
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 4, connectionTimeoutMillis: 5000 });
     pool.on('error', (error) => warn('PostgreSQL connection failed while idle', error));
     // As in store/database.ts: a connection failing while checked out must not crash the process.
-    pool.on('connect', (client) => client.on('error', (error) => warn('PostgreSQL connection failed', error)));
+    pool.on('connect', (client) => client.on('error', () => {}));
     const bus = new SharedInvalidationBus(new PostgresBusTransport(config.databaseUrl, pool), {
       member: options.member,
       onWarning: warn,

@@ -89,8 +89,10 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
     // no listener, which crashed the process when PostgreSQL went away under load. The statement
     // in flight, or the next one, fails and the request fails closed (503); pg-pool drops the
     // dead connection when it is released.
+    // The listener only keeps the process up: the failure reaches the caller through the
+    // statement that fails, and an idle connection's through the pool's 'error' above.
     pool.on('connect', (client) => {
-      client.on('error', (error) => location.onIdleError?.(error));
+      client.on('error', () => {});
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, engine: 'postgres', close: () => db.destroy() };
