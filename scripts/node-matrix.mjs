@@ -124,6 +124,31 @@ function run(command, args, options) {
  * @returns {Promise<{ lines: string[], built: Map<string, string> }>} one line per addon (built,
  *   with seconds, or already there), and each addon's build folder by package name.
  */
+/**
+ * The environment of an addon build for the release at `nodeDir`. Run from `npm test`, the
+ * environment carries npm's own settings (npm_config_nodedir naming the machine's headers among
+ * them), which node-gyp takes over its --nodedir flag: the build then came out for the machine's
+ * Node. They are set to this release's here, in both spellings npm uses.
+ */
+function buildEnv(node, nodeDir) {
+  const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}` };
+  for (const name of Object.keys(env)) {
+    if (/^npm_config_(nodedir|target|runtime|disturl|dist_url|arch)$/i.test(name)) delete env[name];
+  }
+  env.npm_config_nodedir = nodeDir;
+  env.NPM_CONFIG_NODEDIR = nodeDir;
+  return env;
+}
+
+/** Whether the release's `node` loads the addon binary at `path`. */
+async function loads(node, path) {
+  const probe = await run(node, ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', path], {
+    cwd: root,
+    env: process.env,
+  });
+  return probe.code === 0;
+}
+
 async function buildAddons(nodeDir, abi) {
   const node = join(nodeDir, 'bin', 'node');
   const lines = [];
@@ -136,8 +161,12 @@ async function buildAddons(nodeDir, abi) {
     const target = buildDir(abi, addon.name, version);
     built.set(addon.name, target);
     if (existsSync(join(target, addon.binary))) {
-      lines.push(`${addon.name}@${version} for ABI ${abi}: already built`);
-      continue;
+      if (await loads(node, join(target, addon.binary))) {
+        lines.push(`${addon.name}@${version} for ABI ${abi}: already built`);
+        continue;
+      }
+      // A build for another ABI (an earlier run built against the wrong headers): again.
+      rmSync(target, { recursive: true, force: true });
     }
     const scratch = `${target}.${process.pid}.tmp`;
     rmSync(scratch, { recursive: true, force: true });
@@ -150,11 +179,15 @@ async function buildAddons(nodeDir, abi) {
     const started = Date.now();
     const result = await run(node, [nodeGyp(), 'rebuild', '--release', `--nodedir=${nodeDir}`, '--jobs=max'], {
       cwd: scratch,
-      env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}` },
+      env: buildEnv(node, nodeDir),
     });
     if (result.code !== 0 || !existsSync(join(scratch, addon.binary))) {
       rmSync(scratch, { recursive: true, force: true });
       throw new Error(`building ${addon.name}@${version} for ABI ${abi} failed:\n${result.output.slice(-4000)}`);
+    }
+    if (!(await loads(node, join(scratch, addon.binary)))) {
+      rmSync(scratch, { recursive: true, force: true });
+      throw new Error(`${addon.name}@${version} was built, but Node ${abi} cannot load it (built for another ABI)`);
     }
     rmSync(join(scratch, 'build', 'Release', 'obj.target'), { recursive: true, force: true });
     try {
