@@ -3,7 +3,7 @@
 // and challenges back to the client, spoofed identity headers never reaching the upstream, 429
 // and body_not_forwarded as each proxy really passes them. The proxy configurations are the
 // README's ("Protect an existing API"), verbatim but for ports and file paths.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as httpServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { signOAuth1 } from '@keyward/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
+import { selfSignedCertificate } from './support/tls.js';
 
 const PASSWORD = 'a long enough passphrase';
 const NGINX = '/usr/sbin/nginx';
@@ -230,30 +231,7 @@ describe.each<Proxy>(['nginx', 'caddy'])('forward-auth behind %s', (proxy) => {
 
   beforeAll(async () => {
     requireBinary(proxy);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'pipe' },
-    );
-    ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    ca = selfSignedCertificate(dir).cert;
     const port = await freePort();
     origin = `https://127.0.0.1:${port}`;
     const routesFile = join(dir, 'routes.json');

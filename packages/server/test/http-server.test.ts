@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonOf, startTestServer, type TestServer } from './support/server.js';
+import { selfSignedCertificate } from './support/tls.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'node_modules/.bin/keyward');
@@ -174,32 +175,9 @@ describe('HTTPS', () => {
   let cert: string;
   const dir = mkdtempSync(join(tmpdir(), 'keyward-tls-'));
   beforeAll(async () => {
-    const keyFile = join(dir, 'key.pem');
-    const certFile = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'pipe' },
-    );
-    cert = execFileSync('cat', [certFile], { encoding: 'utf8' });
+    const made = selfSignedCertificate(dir);
+    const { keyFile, certFile } = made;
+    cert = made.cert;
     t = await startTestServer('sqlite', { tls: { keyFile, certFile } });
   });
   afterAll(async () => {

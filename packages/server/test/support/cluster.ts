@@ -3,7 +3,7 @@
 // deploy/keyward.env), one PostgreSQL database, optionally a Redis server of their own, and
 // nginx with deploy/nginx/keyward.conf in front. Everything listens on 127.0.0.1 and is stopped
 // by `stop()`.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signOAuth1 } from '@keyward/core';
 import { freePort } from './gateway.js';
+import { selfSignedCertificate } from './tls.js';
 
 const root = new URL('../../../../', import.meta.url).pathname;
 export const KEYWARD_BIN = join(root, 'node_modules/.bin/keyward');
@@ -196,32 +197,9 @@ export async function startInstance(name: string, env: Record<string, string>, d
   return instance;
 }
 
-/** A self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem). */
+/** A self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem); its PEM text. */
 export function makeCertificate(dir: string): string {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'pipe' },
-  );
-  return readFileSync(join(dir, 'cert.pem'), 'utf8');
+  return selfSignedCertificate(dir).cert;
 }
 
 /** deploy/nginx/keyward.conf with the instances' ports, the test's port and certificate. */
