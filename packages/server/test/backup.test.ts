@@ -6,7 +6,6 @@
 // token and an OAuth 1.0a signed request.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, KeywardError } from '@keyward/client';
@@ -16,6 +15,7 @@ import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config/index.js';
 import { createServer, type KeywardServer } from '../src/http/app.js';
 import { type IssuedKey, openStore, type Store } from '../src/store/index.js';
+import { freePort } from './support/ports.js';
 
 interface Run {
   code: number;
@@ -48,12 +48,7 @@ interface Running {
 
 /** A Keyward server on a free loopback port over the store in `dataDir` (made if absent). */
 async function serve(dataDir: string): Promise<Running> {
-  const port = await new Promise<number>((resolve) => {
-    const probe = netServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
+  const port = await freePort();
   const store = await openStore({ dataDir, usageFlushMs: 0 });
   const config = loadConfig({
     env: {},

@@ -12,10 +12,10 @@
 // test fails saying so, never skips.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/ports.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const examples = join(root, 'examples');
@@ -59,17 +59,6 @@ function run(
 
 function expectSuccess(r: Run, what: string): void {
   expect(r.code, `${what}: exit ${r.code} (${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = netServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 /** An example's API server, started as its README says (`node server.js`), stopped in afterAll. */

@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as httpServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect, createServer as netServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signOAuth1 } from '@keyward/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/ports.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { selfSignedCertificate } from './support/tls.js';
 
@@ -21,15 +22,6 @@ const PASSWORD = 'a long enough passphrase';
 const NGINX = '/usr/sbin/nginx';
 const CADDY = '/usr/bin/caddy';
 const IDENTITY = ['keyward-account', 'keyward-key', 'keyward-scopes', 'keyward-method', 'keyward-session'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = netServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
-    });
-  });
-}
 
 /** Resolves once something accepts connections on the port; bounded (about 10 s). */
 async function waitForPort(port: number, child: ChildProcess, name: string, log: () => string): Promise<void> {

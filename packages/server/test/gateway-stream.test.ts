@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IssuedKey, openStore } from '../src/store/index.js';
 import {
   type Echo,
-  freePort,
   readmeRoutes,
   rulesFrom,
   startTestGateway,
@@ -21,6 +20,7 @@ import {
   type TestGateway,
   type Upstream,
 } from './support/gateway.js';
+import { freePort } from './support/ports.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const MB = 1024 * 1024;

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedKey } from '../src/store/index.js';
 import {
   type Echo,
-  freePort,
   readmeRoutes,
   rulesFrom,
   startTestGateway,
@@ -20,6 +19,7 @@ import {
   wsFrame,
   wsText,
 } from './support/gateway.js';
+import { freePort } from './support/ports.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const PASSWORD = 'correct horse battery staple';

@@ -6,24 +6,15 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/ports.js';
 import { jsonOf, startTestServer, type TestServer } from './support/server.js';
 import { selfSignedCertificate } from './support/tls.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'node_modules/.bin/keyward');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = netServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** Starts `keyward serve`; resolves with the process and its stdout so far once it listens. */
 async function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; out: () => string }> {

@@ -21,10 +21,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/ports.js';
 
 const root = realpathSync(new URL('../../../', import.meta.url).pathname);
 const PACKAGES = ['core', 'client', 'server'] as const;
@@ -81,19 +81,6 @@ function run(
 
 function expectSuccess(r: Run, what: string): void {
   expect(r.code, `${what}: exit ${r.code} (${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
-}
-
-/** A TCP port free on 127.0.0.1 right now (for a server whose public URL must name its port). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = netServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** A long-running process of the empty project, whose output is watched for a line. */

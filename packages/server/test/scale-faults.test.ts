@@ -35,7 +35,7 @@ import {
   until,
 } from './support/cluster.js';
 import { createPostgresDatabase, type PostgresDatabase } from './support/databases.js';
-import { freePort } from './support/gateway.js';
+import { freePort } from './support/ports.js';
 
 const PUBLIC = 'https://api.example.test';
 

@@ -37,7 +37,7 @@ import {
   viaTls,
 } from './support/cluster.js';
 import { createPostgresDatabase, type PostgresDatabase } from './support/databases.js';
-import { freePort } from './support/gateway.js';
+import { freePort } from './support/ports.js';
 
 const scopesOf = (answer: Answer) => (answer.body?.principal as { scopes?: string[] } | undefined)?.scopes;
 

@@ -12,7 +12,7 @@ import { migrateToLatest } from '../src/store/migrations.js';
 import { StoreUnavailableError } from '../src/verify/ports.js';
 import { sleep, TestRedis, until } from './support/cluster.js';
 import { createPostgresDatabase, type PostgresDatabase } from './support/databases.js';
-import { freePort } from './support/gateway.js';
+import { freePort } from './support/ports.js';
 
 let db: PostgresDatabase;
 let pool: pg.Pool;

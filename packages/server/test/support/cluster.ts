@@ -11,7 +11,7 @@ import { connect, createServer as netServer, type Server, type Socket } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signOAuth1 } from '@keyward/core';
-import { freePort } from './gateway.js';
+import { freePort } from './ports.js';
 import { selfSignedCertificate } from './tls.js';
 
 const root = new URL('../../../../', import.meta.url).pathname;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { createServer as netServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KeywardConfigInput, loadConfig } from '../../src/config/index.js';
@@ -12,6 +12,7 @@ import { createGateway, type GatewayOptions, type KeywardGateway } from '../../s
 import { loadRouteRules, type RouteRules } from '../../src/gateway/rules.js';
 import type { Store } from '../../src/store/index.js';
 import { AUTH_METHODS } from '../../src/verify/types.js';
+import { freePort } from './ports.js';
 
 /** What the upstream answers: what it received. */
 export interface Echo {
@@ -126,16 +127,6 @@ export async function startUpstream(): Promise<Upstream> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** A port free on loopback now (for a gateway whose public URL must be known before it listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = netServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 /** The README's routes file example, verbatim (the block after `<!-- gateway-routes -->`). */
