@@ -65,6 +65,8 @@ console.log(
 const outDir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
 /** Per release and package: test files, and tests passed, failed and skipped. */
 const perPackage = [];
+/** Each failed test, named, with the start of its message: printed last, where a CI log's tail shows it. */
+const failures = [];
 for (const release of releases) {
   if (release.problem) {
     // A skip is printed with its reason and does not fail the run; any other problem does.
@@ -104,10 +106,22 @@ for (const release of releases) {
       row.files++;
       for (const t of file.assertionResults) {
         if (t.status === 'passed') row.passed++;
-        else if (t.status === 'failed') row.failed++;
-        else row.skipped++;
+        else if (t.status === 'failed') {
+          row.failed++;
+          const message = (t.failureMessages ?? []).join('\n').split('\n').slice(0, 6).join('\n    ');
+          failures.push(`Node ${release.major} ${relative(release.root, file.name)} > ${t.fullName}\n    ${message}`);
+        } else row.skipped++;
       }
       rows.set(pkg, row);
+      // A file that failed outside its tests (an error in a hook or at import) has no failed test.
+      if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed')) {
+        failures.push(
+          `Node ${release.major} ${relative(release.root, file.name)}\n    ${String(file.message ?? '')
+            .split('\n')
+            .slice(0, 6)
+            .join('\n    ')}`,
+        );
+      }
     }
   } catch (error) {
     console.error(`could not read the test report of Node ${release.version}: ${error.message}`);
@@ -129,6 +143,10 @@ for (const r of perPackage) {
 }
 const total = (key) => perPackage.reduce((sum, r) => sum + r[key], 0);
 console.log(`\ntests: ${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`);
+if (failures.length > 0) {
+  console.log(`\nFailed (${failures.length}):`);
+  for (const failure of failures) console.log(`  ✘ ${failure}`);
+}
 const failed = results.some(([, ok]) => !ok);
 console.log(failed ? '\nFAILED' : '\nAll checks passed.');
 process.exit(failed ? 1 : 0);
