@@ -11,6 +11,7 @@
 
 import { fail, generateToken, hashSecret, ID_LENGTH, type Result, randomBase62, succeed } from '@keyward/core';
 import type { AuditLog } from './audit.js';
+import { BatchedInsert } from './batched-insert.js';
 import { type Actor, deleteInBatches, type Executor, endRow, PURGE_BATCH, type StoreContext } from './context.js';
 
 /** Longest access token lifetime: one hour. */
@@ -63,11 +64,16 @@ type TokenRow = {
 
 /** The access token repository. */
 export class AccessTokens {
+  // The token endpoint's writes, committed together per turn of the event loop.
+  private readonly inserts: BatchedInsert<'access_tokens'>;
+
   constructor(
     private readonly ctx: StoreContext,
     /** Where revocations are recorded; without it (verifier tests) nothing is audited. */
     private readonly audit?: AuditLog | undefined,
-  ) {}
+  ) {
+    this.inserts = new BatchedInsert(ctx.db, 'access_tokens');
+  }
 
   private row(grant: TokenGrant, id: string, hash: string): Result<TokenRow, 'invalid_input'> {
     if (!Number.isSafeInteger(grant.ttlMs) || grant.ttlMs < 1000 || grant.ttlMs > MAX_TOKEN_TTL_MS) {
@@ -94,7 +100,7 @@ export class AccessTokens {
     const generated = generateToken('access_token', this.ctx.random);
     const row = this.row(grant, generated.id, hashSecret(this.ctx.keyring.pepper, generated.secret));
     if (!row.ok) return row;
-    await this.ctx.db.insertInto('access_tokens').values(row.value).execute();
+    await this.inserts.insert(row.value);
     return succeed({ token: generated.token, accessToken: toToken(row.value) });
   }
 
@@ -105,7 +111,7 @@ export class AccessTokens {
   async record(grant: TokenGrant): Promise<Result<AccessToken, 'invalid_input'>> {
     const row = this.row(grant, randomBase62(ID_LENGTH, this.ctx.random), JWT_TOKEN_HASH);
     if (!row.ok) return row;
-    await this.ctx.db.insertInto('access_tokens').values(row.value).execute();
+    await this.inserts.insert(row.value);
     return succeed(toToken(row.value));
   }
 

@@ -1,0 +1,104 @@
+// Group commit of access tokens, on SQLite and PostgreSQL: the tokens asked for in one turn of
+// the event loop are written in one statement, every caller is answered only after its row is
+// committed, and a row that cannot be written fails its own caller alone.
+import { identify } from '@keyward/core';
+import type { KyselyPlugin } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchedInsert } from '../src/store/batched-insert.js';
+import type { Store } from '../src/store/index.js';
+import { parseKeyId } from '../src/store/keys.js';
+import { ENGINES } from './support/databases.js';
+import { freshStore } from './support/stores.js';
+
+const actor = { type: 'cli' } as const;
+
+/** A plugin counting the INSERT statements sent through it. */
+function countingInserts(): { plugin: KyselyPlugin; inserts: () => number } {
+  let inserts = 0;
+  return {
+    plugin: {
+      transformQuery(args) {
+        if (args.node.kind === 'InsertQueryNode') inserts++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    },
+    inserts: () => inserts,
+  };
+}
+
+describe.each(ENGINES)('batched inserts of access tokens (%s)', (engine) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let keyId: string;
+  let accountId: string;
+
+  beforeAll(async () => {
+    ({ store, cleanup } = await freshStore(engine));
+    const account = await store.accounts.create(
+      { email: 'batch@example.com', password: 'a long passphrase nobody guesses' },
+      actor,
+    );
+    if (!account.ok) throw new Error(account.code);
+    accountId = account.value.id;
+    const key = await store.keys.create(accountId, { name: 'batch' }, actor);
+    if (!key.ok) throw new Error(key.code);
+    keyId = parseKeyId(key.value.id) as string;
+  });
+  afterAll(() => cleanup());
+
+  const grant = () => ({ keyId, accountId, scopes: ['read'], ttlMs: 60_000 });
+
+  it('issues 300 tokens asked for at once, every one stored and found by its id', async () => {
+    const issued = await Promise.all(Array.from({ length: 300 }, () => store.tokens.issue(grant())));
+    const ids = new Set<string>();
+    for (const result of issued) {
+      expect(result.ok).toBe(true);
+      if (!result.ok) continue;
+      const raw = identify(result.value.token)?.id as string;
+      ids.add(raw);
+      // Answered only once committed: the row is there as soon as the promise resolved.
+      expect((await store.tokens.lookup(raw))?.keyId).toBe(keyId);
+    }
+    expect(ids.size).toBe(300);
+  });
+
+  it('writes the rows of one turn in one statement, 500 rows at most per statement', async () => {
+    const counter = countingInserts();
+    const inserts = new BatchedInsert(store.context.db.withPlugin(counter.plugin), 'access_tokens');
+    const row = (id: string) => ({
+      id,
+      key_id: keyId,
+      account_id: accountId,
+      token_hash: 'x',
+      scopes: '[]',
+      created_at: 1,
+      expires_at: 2,
+      revoked_at: null,
+    });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => inserts.insert(row(`one-turn-${i}`))));
+    expect(counter.inserts()).toBe(1);
+    await Promise.all(Array.from({ length: 1_001 }, (_, i) => inserts.insert(row(`many-${i}`))));
+    expect(counter.inserts()).toBe(1 + 3);
+    const stored = await store.context.db
+      .selectFrom('access_tokens')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where((eb) => eb.or([eb('id', 'like', 'one-turn-%'), eb('id', 'like', 'many-%')]))
+      .executeTakeFirstOrThrow();
+    expect(Number(stored.n)).toBe(1_041);
+  });
+
+  it('fails only the caller whose row cannot be written (its key is gone); the others are committed', async () => {
+    const results = await Promise.allSettled([
+      store.tokens.issue(grant()),
+      store.tokens.issue({ ...grant(), keyId: 'no-such-key' }),
+      store.tokens.issue(grant()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    for (const r of [results[0], results[2]]) {
+      if (r?.status !== 'fulfilled' || !r.value.ok) throw new Error('expected a token');
+      const raw = identify(r.value.value.token)?.id as string;
+      expect(await store.tokens.lookup(raw)).toBeDefined();
+    }
+  });
+});
