@@ -1,10 +1,11 @@
 // `/v1/whoami` of the Keyward server, method by method, under wrk: where each method's request
 // path spends its time, and before/after comparisons of two builds.
 //
-//   node bench/methods.mjs [--methods basic,api-key,oauth1,oauth2,session,signed-session]
+//   node bench/methods.mjs [--methods basic,api-key,oauth1,oauth2,session,signed-session,token]
 //     [--runs 5] [--seconds 5] [--connections 32] [--roots <build root>,<build root>…]
 //     [--cpu-prof <dir>]
 //
+// - `token` is `POST /oauth/token` (client credentials, the key in Basic): token issuance.
 // - Each build root (a checkout whose packages are built; default: this workspace) gets its own
 //   server process (methods-server.mjs: the real createServer on SQLite, default configuration);
 //   wrk (`-t1`, one connection count) is a separate process. The machine is shared, so runs of
@@ -52,12 +53,17 @@ local i = 0
 bad = 0
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
+local body = nil
 function init(args)
   for line in io.lines(args[1]) do values[#values + 1] = line end
+  body = args[2]
 end
 function request()
   i = i + 1
   local value = values[i] or values[#values]
+  if body then
+    return wrk.format("POST", nil, { ["Authorization"] = value, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+  end
   return wrk.format("GET", nil, { ["Authorization"] = value })
 end
 function response(status) if status ~= 200 then bad = bad + 1 end end
@@ -110,7 +116,7 @@ async function serverCpu(server) {
 /** The Authorization header values of one run of `method` against `server`. */
 function headersFor(method, ready, count) {
   const url = `${ready.url}/v1/whoami`;
-  if (method === 'basic') return [`Basic ${Buffer.from(`${ready.keyId}:${ready.secret}`).toString('base64')}`];
+  if (method === 'basic' || method === 'token') return [`Basic ${Buffer.from(`${ready.keyId}:${ready.secret}`).toString('base64')}`];
   if (method === 'api-key') return [`Bearer ${ready.token}`];
   if (method === 'oauth2') return [`Bearer ${ready.access}`];
   if (method === 'session') return [`Bearer ${ready.session}`];
@@ -144,11 +150,11 @@ function signedSigner(consumerKey, token, tokenSecret) {
   };
 }
 
-function wrk(url, file) {
+function wrk(url, file, body) {
   return new Promise((resolve, reject) => {
     execFile(
       'wrk',
-      ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', luaPath, url, '--', file],
+      ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', luaPath, url, '--', file, ...(body === undefined ? [] : [body])],
       { maxBuffer: 1 << 20 },
       (error, stdout) => {
         if (error) return reject(error);
@@ -176,7 +182,10 @@ try {
     const file = join(work, 'values.txt');
     writeFileSync(file, `${headersFor(method, server.ready, count).join('\n')}\n`);
     const cpuBefore = await serverCpu(server);
-    const result = await wrk(`${server.ready.url}/v1/whoami`, file);
+    const result =
+      method === 'token'
+        ? await wrk(`${server.ready.url}/oauth/token`, file, 'grant_type=client_credentials')
+        : await wrk(`${server.ready.url}/v1/whoami`, file);
     const cpu = (await serverCpu(server)) - cpuBefore;
     if (result.bad > 0 || result.errors !== undefined) {
       throw new Error(`${name}: ${result.bad} non-200 answers, socket errors: ${result.errors ?? 'none'}`);
