@@ -169,14 +169,21 @@ export interface VerificationNote {
   readonly code?: string | undefined;
 }
 
-// By the request's headers object: adapters hand the verifier the Node request's own headers
+// On the request's headers object: adapters hand the verifier the Node request's own headers
 // (fromNodeRequest), so the request's hooks find its note without the verifier knowing Fastify.
-const notes = new WeakMap<object, VerificationNote>();
+// A symbol-keyed property, not a WeakMap: a WeakMap entry per request costs the garbage
+// collector (ephemeron barriers showed in the request path's profile); the note goes with the
+// headers object.
+const NOTE = Symbol('keyward.verification');
 
 /** The last verification of the request whose headers object this is, if it was verified. */
 export function verificationOf(headers: object): VerificationNote | undefined {
-  return notes.get(headers);
+  return (headers as { [NOTE]?: VerificationNote })[NOTE];
 }
+
+// Raw ids of the formatted key ids of accepted requests, so that a key's every request does not
+// parse its id again (checksum included); bounded, and dropped whole when full.
+const RAW_IDS_MAX = 10_000;
 
 /**
  * The verifier, counting and timing every verification (`verify`, and `verifyKeySecret` that the
@@ -200,28 +207,42 @@ export function instrumentVerifier(
       address: outcome.ok ? undefined : address(),
     });
   };
-  const rawIdOf = (keyId: string | undefined) => (keyId === undefined ? undefined : keyIdIn(keyId, 'key_id'));
+  const rawIds = new Map<string, string | undefined>();
+  const rawIdOf = (keyId: string | undefined): string | undefined => {
+    if (keyId === undefined) return undefined;
+    let raw = rawIds.get(keyId);
+    if (raw === undefined && !rawIds.has(keyId)) {
+      raw = keyIdIn(keyId, 'key_id');
+      if (rawIds.size >= RAW_IDS_MAX) rawIds.clear();
+      rawIds.set(keyId, raw);
+    }
+    return raw;
+  };
   return {
     ...verifier,
     async verify(req, route) {
-      const started = process.hrtime.bigint();
+      const started = metrics === undefined ? 0 : performance.now();
       const outcome: Outcome = await verifier.verify(req, route);
-      const attempt: Attempt = outcome.ok
-        ? { method: outcome.principal.method, rawKeyId: rawIdOf(outcome.principal.keyId) }
-        : attemptOf(req);
-      metrics?.verificationSeconds.observe({ method: attempt.method }, Number(process.hrtime.bigint() - started) / 1e9);
-      seen(outcome, attempt.method, attempt.rawKeyId, () => verifier.transportOf(req).clientIp);
-      notes.set(req.headers, {
-        method: attempt.method,
-        keyId: attempt.rawKeyId === undefined ? undefined : formatKeywardString('key_id', { id: attempt.rawKeyId }),
-        code: outcome.ok ? undefined : outcome.code,
-      });
+      let note: VerificationNote;
+      if (outcome.ok) {
+        const { method, keyId } = outcome.principal;
+        seen(outcome, method, rawIdOf(keyId), () => '');
+        note = { method, keyId, code: undefined };
+      } else {
+        const attempt = attemptOf(req);
+        seen(outcome, attempt.method, attempt.rawKeyId, () => verifier.transportOf(req).clientIp);
+        const keyId =
+          attempt.rawKeyId === undefined ? undefined : formatKeywardString('key_id', { id: attempt.rawKeyId });
+        note = { method: attempt.method, keyId, code: outcome.code };
+      }
+      metrics?.verificationSeconds.observe({ method: note.method }, (performance.now() - started) / 1000);
+      (req.headers as { [NOTE]?: VerificationNote })[NOTE] = note;
       return outcome;
     },
     async verifyKeySecret(input) {
-      const started = process.hrtime.bigint();
+      const started = metrics === undefined ? 0 : performance.now();
       const outcome = await verifier.verifyKeySecret(input);
-      metrics?.verificationSeconds.observe({ method: input.method }, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics?.verificationSeconds.observe({ method: input.method }, (performance.now() - started) / 1000);
       seen(outcome, input.method, rawIdOf(input.keyId), () => input.transport.clientIp);
       return outcome;
     },
