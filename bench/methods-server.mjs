@@ -30,7 +30,8 @@ const port = await new Promise((resolve) => {
   });
 });
 const config = loadConfig({
-  env: {},
+  // The access log can be switched off for a comparison (KEYWARD_ACCESS_LOG=off).
+  env: process.env.KEYWARD_ACCESS_LOG === undefined ? {} : { KEYWARD_ACCESS_LOG: process.env.KEYWARD_ACCESS_LOG },
   cwd: dataDir,
   overrides: { dataDir, port, host: '127.0.0.1', logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' },
 });

@@ -5,6 +5,7 @@
 //     [--runs 5] [--seconds 5] [--connections 32] [--roots <build root>,<build root>…]
 //     [--cpu-prof <dir>]
 //
+// - `none` is `GET /healthz` without credentials: the server's own cost, for scale.
 // - `token` is `POST /oauth/token` (client credentials, the key in Basic): token issuance.
 // - Each build root (a checkout whose packages are built; default: this workspace) gets its own
 //   server process (methods-server.mjs: the real createServer on SQLite, default configuration);
@@ -61,6 +62,7 @@ end
 function request()
   i = i + 1
   local value = values[i] or values[#values]
+  if value == "" then return wrk.format("GET", nil, {}) end
   if body then
     return wrk.format("POST", nil, { ["Authorization"] = value, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
   end
@@ -116,7 +118,9 @@ async function serverCpu(server) {
 /** The Authorization header values of one run of `method` against `server`. */
 function headersFor(method, ready, count) {
   const url = `${ready.url}/v1/whoami`;
-  if (method === 'basic' || method === 'token') return [`Basic ${Buffer.from(`${ready.keyId}:${ready.secret}`).toString('base64')}`];
+  if (method === 'none') return [''];
+  if (method === 'basic' || method === 'token')
+    return [`Basic ${Buffer.from(`${ready.keyId}:${ready.secret}`).toString('base64')}`];
   if (method === 'api-key') return [`Bearer ${ready.token}`];
   if (method === 'oauth2') return [`Bearer ${ready.access}`];
   if (method === 'session') return [`Bearer ${ready.session}`];
@@ -154,7 +158,17 @@ function wrk(url, file, body) {
   return new Promise((resolve, reject) => {
     execFile(
       'wrk',
-      ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', luaPath, url, '--', file, ...(body === undefined ? [] : [body])],
+      [
+        '-t1',
+        `-c${CONNECTIONS}`,
+        `-d${SECONDS}s`,
+        '-s',
+        luaPath,
+        url,
+        '--',
+        file,
+        ...(body === undefined ? [] : [body]),
+      ],
       { maxBuffer: 1 << 20 },
       (error, stdout) => {
         if (error) return reject(error);
@@ -185,7 +199,7 @@ try {
     const result =
       method === 'token'
         ? await wrk(`${server.ready.url}/oauth/token`, file, 'grant_type=client_credentials')
-        : await wrk(`${server.ready.url}/v1/whoami`, file);
+        : await wrk(`${server.ready.url}${method === 'none' ? '/healthz' : '/v1/whoami'}`, file);
     const cpu = (await serverCpu(server)) - cpuBefore;
     if (result.bad > 0 || result.errors !== undefined) {
       throw new Error(`${name}: ${result.bad} non-200 answers, socket errors: ${result.errors ?? 'none'}`);
