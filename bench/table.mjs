@@ -24,6 +24,7 @@
 // (3), BENCH_TABLE_SECONDS (5 per row and round), BENCH_TABLE_WARMUP_SECONDS (1 per row),
 // BENCH_TABLE_CONTENDER_WARMUP_SECONDS (3 per contender, before its first row),
 // BENCH_TABLE_CONTROL_SECONDS (1), BENCH_TABLE_KEYS (1000000), BENCH_TABLE_NONCES (1000000),
+// BENCH_TABLE_OFFERED (5000: the load of the paced rows, whose clients pause between requests),
 // BENCH_LOAD=wrk|autocannon, BENCH_NGINX (/usr/sbin/nginx).
 import { execFile, execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -95,11 +96,13 @@ local rotate, method, body
 ok, s401, other, exhausted = 0, 0, 0, 0
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
+local pause = 0
 function init(args)
   for line in io.lines(args[1]) do n = n + 1; values[n] = line end
   rotate = args[2] == "rotate"
   method = args[3]
   if args[4] ~= nil and args[4] ~= "" then body = args[4] end
+  if args[5] ~= nil then pause = tonumber(args[5]) end
 end
 function request()
   i = i + 1
@@ -128,11 +131,19 @@ function done(summary, latency, requests)
 end
 `;
 
+// The same, with each connection waiting about `pause` ms after an answer before its next request
+// (a client's think time; wrk's latency excludes it): drawn from 0 to twice that, since equal
+// pauses keep 1,000 connections in step and make bursts of 1,000 requests (node:http's p99 went
+// from 1 to 39 ms). A script of its own: wrk schedules a timer per request once delay() exists.
+const LUA_PAUSED = `${LUA}
+function delay() return math.random(0, 2 * pause) end
+`;
+
 /**
  * One load: `seconds` at `connections` on `url`, the Authorization values of `values` (sent in
  * turn; each once unless `rotate`). Resolves the counts, the rate of 2xx answers and p50/p99.
  */
-function drive(work, generator, { url, values, rotate, method = 'GET', body = '', seconds, connections }) {
+function drive(work, generator, { url, values, rotate, method = 'GET', body = '', seconds, connections, pause = 0 }) {
   const file = join(work, 'values.txt');
   writeFileSync(file, `${values.join('\n')}\n`);
   const parse = (json) => {
@@ -140,8 +151,8 @@ function drive(work, generator, { url, values, rotate, method = 'GET', body = ''
     return { ...r, rate: r.ok / r.seconds, errors: r.other + r.socketErrors + r.exhausted };
   };
   if (generator === 'wrk') {
-    const script = join(work, 'values.lua');
-    if (!existsSync(script)) writeFileSync(script, LUA);
+    const script = join(work, pause > 0 ? 'values-paused.lua' : 'values.lua');
+    if (!existsSync(script)) writeFileSync(script, pause > 0 ? LUA_PAUSED : LUA);
     return new Promise((resolve, reject) => {
       execFile(
         'wrk',
@@ -159,6 +170,7 @@ function drive(work, generator, { url, values, rotate, method = 'GET', body = ''
           rotate ? 'rotate' : 'once',
           method,
           body,
+          String(pause),
         ],
         { maxBuffer: 1 << 20 },
         (error, stdout, stderr) => {
@@ -175,7 +187,7 @@ function drive(work, generator, { url, values, rotate, method = 'GET', body = ''
       process.execPath,
       [
         here('./contenders/autocannon-load.mjs'),
-        JSON.stringify({ url, file, rotate, method, body, seconds, connections }),
+        JSON.stringify({ url, file, rotate, method, body, seconds, connections, pause }),
       ],
       { maxBuffer: 1 << 20 },
       (error, stdout, stderr) =>
@@ -338,7 +350,7 @@ function nonceMemory(count) {
 }
 
 /** The rows: what each sends, to which contender, and what a wrong secret looks like. */
-function rows(c, { hasNginx }) {
+function rows(c, { hasNginx, offered }) {
   const { server, jwtServer, manyKeys, express, http } = c;
   const k0 = server.keys[0];
   const k1 = server.keys[1];
@@ -512,6 +524,35 @@ function rows(c, { hasNginx }) {
       values: () => keyBasics,
     });
   }
+  // The same load from 10 and from 1,000 clients, each pausing between its requests (`pause`
+  // ms on average, 1,000 × the connection count over `offered`), so that both offer about `offered`
+  // requests a second. With every connection kept busy (the rows above) the time a request
+  // waits is the connection count over the throughput (Little's law): p99 at 1,000 connections
+  // grows with the connection count whatever the server does. At the same load below capacity,
+  // it shows what many clients cost the server itself.
+  for (const connections of [10, 1000]) {
+    const pause = Math.round((1000 * connections) / offered);
+    const label = `${fmt(connections)} clients pausing ${fmt(pause)} ms on average (≈ ${fmt(offered)} req/s)`;
+    row({
+      id: `node-http-paced-c${connections}`,
+      group: 'paced',
+      label: `node:http, ${label}`,
+      contender: c.nodeHttp,
+      connections,
+      pause,
+      values: fixed('-'),
+    });
+    row({
+      id: `server-basic-paced-c${connections}`,
+      group: 'paced',
+      label: `Keyward server Basic, ${label}`,
+      contender: server,
+      url: whoami(server),
+      connections,
+      pause,
+      values: () => keyBasics,
+    });
+  }
   for (const r of R) r.url ??= r.contender.url;
   return R;
 }
@@ -574,6 +615,8 @@ export async function runTable({ quick = false } = {}) {
   const CONTROL = Math.max(1, Math.round(Number(env.BENCH_TABLE_CONTROL_SECONDS ?? 1)));
   const KEYS = Number(env.BENCH_TABLE_KEYS ?? 1_000_000);
   const NONCES = Number(env.BENCH_TABLE_NONCES ?? 1_000_000);
+  // The paced rows' load: about half of what the Keyward server answers with Basic here.
+  const OFFERED = Number(env.BENCH_TABLE_OFFERED ?? 5000);
   const generator = env.BENCH_LOAD ?? (hasWrk() ? 'wrk' : 'autocannon');
   const hasNginx = existsSync(NGINX);
   const host = machine();
@@ -655,7 +698,7 @@ export async function runTable({ quick = false } = {}) {
     else console.log(`  ${NGINX} not found: the nginx row is left out (Debian package "nginx")\n`);
     const setupSeconds = (performance.now() - started) / 1000;
 
-    const all = rows(c, { hasNginx });
+    const all = rows(c, { hasNginx, offered: OFFERED });
     // Correctness first: one request of each row must be answered 2xx, its wrong secret 401.
     // (Not part of the control run's counts; the control run below is the same load as the row.)
     for (const r of all) {
@@ -705,6 +748,7 @@ export async function runTable({ quick = false } = {}) {
         body: r.body,
         seconds,
         connections: r.connections,
+        pause: r.pause,
       });
       best[r.id] = Math.max(best[r.id] ?? 0, m.rate);
       return m;
@@ -745,7 +789,8 @@ export async function runTable({ quick = false } = {}) {
     // Peak resident set of each contender over the whole run (the processes are still up).
     for (const ctd of contenders) ctd.peakRss = peakRss(ctd.pids);
 
-    const nodeAt = (connections) => all.find((r) => r.contender === c.nodeHttp && r.connections === connections);
+    const nodeAt = (connections, pause) =>
+      all.find((r) => r.contender === c.nodeHttp && r.connections === connections && r.pause === pause);
     const results = {
       date: new Date().toISOString(),
       quick,
@@ -760,7 +805,7 @@ export async function runTable({ quick = false } = {}) {
     };
     for (const r of all) {
       const s = samples[r.id];
-      const base = samples[nodeAt(r.connections).id];
+      const base = samples[nodeAt(r.connections, r.pause).id];
       const ctl = controls[r.id];
       results.rows.push({
         id: r.id,
@@ -768,6 +813,7 @@ export async function runTable({ quick = false } = {}) {
         group: r.group,
         contender: r.contender.name,
         connections: r.connections,
+        pauseMs: r.pause ?? 0,
         rate: median(s.map((x) => x.rate)),
         p50Ms: median(s.map((x) => x.p50Us)) / 1000,
         p99Ms: median(s.map((x) => x.p99Us)) / 1000,
@@ -841,6 +887,13 @@ export async function runTable({ quick = false } = {}) {
     const p99Growth = byId['server-basic-c1000'].p99Ms / byId['server-basic'].p99Ms;
     target('Keyward server p99 at 1,000 connections vs at 10', p99Growth, '≤', TARGETS.p99Growth);
     target('Keyward server errors at 1,000 connections', byId['server-basic-c1000'].errors, '≤', 0);
+    target(
+      `Keyward server p99 with 1,000 paced clients vs 10, ≈ ${fmt(OFFERED)} req/s either way`,
+      byId['server-basic-paced-c1000'].p99Ms / byId['server-basic-paced-c10'].p99Ms,
+      '≤',
+      TARGETS.p99Growth,
+    );
+    target('Keyward server errors with 1,000 paced clients', byId['server-basic-paced-c1000'].errors, '≤', 0);
 
     // Every measured row answered 2xx only; every control only 401.
     const failures = [];

@@ -3,7 +3,10 @@
 // same file as wrk would: in turn, over and over (`rotate`) or each once (pre-signed requests;
 // when they run out the last is repeated and counted as `exhausted`).
 //
-//   node autocannon-load.mjs '{"url", "file", "rotate", "method", "body", "seconds", "connections"}'
+//   node autocannon-load.mjs '{"url", "file", "rotate", "method", "body", "seconds", "connections", "pause"}'
+//
+// autocannon has no pause per connection between requests (wrk's delay()): with `pause`, it
+// sends at the rate such pauses would make, connections × 1000 / pause requests a second.
 //
 // Prints one JSON line: the same fields as table.mjs reads from wrk.
 import { readFileSync } from 'node:fs';
@@ -21,6 +24,7 @@ const run = autocannon({
   url: job.url,
   connections: job.connections,
   duration: job.seconds,
+  ...(job.pause > 0 ? { overallRate: Math.round((job.connections * 1000) / job.pause) } : {}),
   timeout: 10,
   requests: [
     {
