@@ -8,7 +8,15 @@
 
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { type DialectAdapter, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely';
+import {
+  type DialectAdapter,
+  Kysely,
+  PostgresDialect,
+  SqliteAdapter,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+} from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -64,6 +72,30 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
+// Statements kept prepared, by their SQL: a store makes the same few dozen statements over and
+// over, and Kysely's SQLite driver prepares each anew on every query (a session lookup prepared
+// its statements on every request). Bounded, the oldest dropped first: a batch insert makes
+// one text per row count. Kysely runs one query at a time on the connection, so a kept
+// statement is never in use twice at once; SQLite prepares one again by itself after a schema
+// change (a migration).
+const KEPT_STATEMENTS = 500;
+
+function keepingStatements(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const kept = new Map<string, SqliteStatement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql) {
+      let statement = kept.get(sql);
+      if (statement === undefined) {
+        statement = sqlite.prepare(sql);
+        if (kept.size >= KEPT_STATEMENTS) kept.delete(kept.keys().next().value as string);
+        kept.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 class KeywardSqliteDialect extends SqliteDialect {
   override createAdapter(): DialectAdapter {
     return new TransactionalDdlSqliteAdapter();
@@ -105,6 +137,6 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = FULL');
-  const db = new Kysely<Database>({ dialect: new KeywardSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new KeywardSqliteDialect({ database: keepingStatements(sqlite) }) });
   return { db, engine: 'sqlite', close: () => db.destroy() };
 }
