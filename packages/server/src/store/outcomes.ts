@@ -15,6 +15,7 @@
  */
 
 import { formatKeywardString } from '@keyward/core';
+import { sql } from 'kysely';
 import { every } from '../state/every.js';
 import type { Executor, StoreContext } from './context.js';
 
@@ -121,6 +122,21 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * How a row already stored for the same hour, method, outcome and code takes in a new one: the
+ * counts add up, first and last seen widen, and the addresses are the new row's (already joined
+ * with the stored ones by the writer). One expression for both outcome tables.
+ */
+function mergedWith(table: 'usage_outcomes' | 'unattributed_outcomes') {
+  const stored = (column: string) => sql.ref(`${table}.${column}`);
+  return {
+    count: sql<number>`${stored('count')} + excluded.count`,
+    first_seen: sql<number>`case when ${stored('first_seen')} < excluded.first_seen then ${stored('first_seen')} else excluded.first_seen end`,
+    last_seen: sql<number>`case when ${stored('last_seen')} > excluded.last_seen then ${stored('last_seen')} else excluded.last_seen end`,
+    addresses: sql<string>`excluded.addresses`,
+  };
 }
 
 function parseAddresses(text: string): string[] {
@@ -312,22 +328,7 @@ export class OutcomeCounter {
           })),
         )
         .onConflict((oc) =>
-          oc.columns(['key_id', 'hour', 'method', 'outcome', 'code']).doUpdateSet((eb) => ({
-            count: eb('usage_outcomes.count', '+', eb.ref('excluded.count')),
-            first_seen: eb
-              .case()
-              .when('usage_outcomes.first_seen', '<', eb.ref('excluded.first_seen'))
-              .then(eb.ref('usage_outcomes.first_seen'))
-              .else(eb.ref('excluded.first_seen'))
-              .end(),
-            last_seen: eb
-              .case()
-              .when('usage_outcomes.last_seen', '>', eb.ref('excluded.last_seen'))
-              .then(eb.ref('usage_outcomes.last_seen'))
-              .else(eb.ref('excluded.last_seen'))
-              .end(),
-            addresses: eb.ref('excluded.addresses'),
-          })),
+          oc.columns(['key_id', 'hour', 'method', 'outcome', 'code']).doUpdateSet(mergedWith('usage_outcomes')),
         )
         .execute();
     }
@@ -362,22 +363,7 @@ export class OutcomeCounter {
           })),
         )
         .onConflict((oc) =>
-          oc.columns(['hour', 'method', 'outcome', 'code']).doUpdateSet((eb) => ({
-            count: eb('unattributed_outcomes.count', '+', eb.ref('excluded.count')),
-            first_seen: eb
-              .case()
-              .when('unattributed_outcomes.first_seen', '<', eb.ref('excluded.first_seen'))
-              .then(eb.ref('unattributed_outcomes.first_seen'))
-              .else(eb.ref('excluded.first_seen'))
-              .end(),
-            last_seen: eb
-              .case()
-              .when('unattributed_outcomes.last_seen', '>', eb.ref('excluded.last_seen'))
-              .then(eb.ref('unattributed_outcomes.last_seen'))
-              .else(eb.ref('excluded.last_seen'))
-              .end(),
-            addresses: eb.ref('excluded.addresses'),
-          })),
+          oc.columns(['hour', 'method', 'outcome', 'code']).doUpdateSet(mergedWith('unattributed_outcomes')),
         )
         .execute();
     }
