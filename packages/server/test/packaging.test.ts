@@ -25,19 +25,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/ports.js';
+import { expectSuccess, type Run, run as runProgram } from './support/run.js';
 
 const root = realpathSync(new URL('../../../', import.meta.url).pathname);
 const PACKAGES = ['core', 'client', 'server'] as const;
 // The install builds better-sqlite3 from source where no prebuilt binary can be fetched: about a
 // minute of CPU, several on a loaded machine.
 const INSTALL_TIMEOUT_MS = 600_000;
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** The environment of the commands run in the empty project: no Keyward setting of this machine's. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -49,38 +43,17 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, NO_UPDATE_NOTIFIER: '1', npm_config_update_notifier: 'false', ...extra };
 }
 
-/** Runs a program to its end, killed after `timeoutMs`; stdin gets `input` when given. */
+/** A program run in the empty project: its clean environment, and a minute unless told. */
 function run(
   command: string,
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string },
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? cleanEnv(),
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+  return runProgram(command, args, {
+    ...options,
+    env: options.env ?? cleanEnv(),
+    timeoutMs: options.timeoutMs ?? 60_000,
   });
-}
-
-function expectSuccess(r: Run, what: string): void {
-  expect(r.code, `${what}: exit ${r.code} (${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
 }
 
 /** A long-running process of the empty project, whose output is watched for a line. */
