@@ -1,6 +1,7 @@
 // Group commit of access tokens, on SQLite and PostgreSQL: the tokens asked for in one turn of
 // the event loop are written in one statement, every caller is answered only after its row is
-// committed, and a row that cannot be written fails its own caller alone.
+// committed, a row that breaks a constraint fails its own caller alone, and any other failure
+// fails the batch's callers at once, without a statement more per row.
 import { identify } from '@keyward/core';
 import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,27 @@ describe.each(ENGINES)('batched inserts of access tokens (%s)', (engine) => {
       .where((eb) => eb.or([eb('id', 'like', 'one-turn-%'), eb('id', 'like', 'many-%')]))
       .executeTakeFirstOrThrow();
     expect(Number(stored.n)).toBe(1_041);
+  });
+
+  it('fails every caller of a batch at once, with no retry per row, when the failure is not a constraint', async () => {
+    const counter = countingInserts();
+    // A table that does not exist: the statement fails as it would on a database gone away.
+    const inserts = new BatchedInsert(store.context.db.withPlugin(counter.plugin), 'no_such_table' as 'access_tokens');
+    const row = {
+      id: 'x',
+      key_id: keyId,
+      account_id: accountId,
+      token_hash: 'x',
+      scopes: '[]',
+      created_at: 1,
+      expires_at: 2,
+      revoked_at: null,
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => inserts.insert({ ...row, id: `x${i}` })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+    expect(counter.inserts()).toBe(1);
   });
 
   it('fails only the caller whose row cannot be written (its key is gone); the others are committed', async () => {

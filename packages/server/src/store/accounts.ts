@@ -10,7 +10,7 @@ import { type Failure, fail, type Result, succeed } from '@keyward/core';
 import { z } from 'zod';
 import type { AuditLog } from './audit.js';
 import type { Actor, Executor, StoreContext } from './context.js';
-import { newId } from './context.js';
+import { isUniqueViolation, newId } from './context.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import type { AccountRow, AccountStatus, Role } from './schema.js';
 import { revokeTokens } from './tokens.js';
@@ -61,12 +61,6 @@ function toAccount(row: AccountRow): Account {
 // Verified against when an email is unknown, so that an unknown email costs the same time as a
 // wrong password (no account enumeration by timing). Computed once, lazily.
 let dummyHash: Promise<string> | undefined;
-
-/** True when a database error is a unique-constraint violation (SQLite or PostgreSQL). */
-function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 /** The account repository. */
 export class Accounts {

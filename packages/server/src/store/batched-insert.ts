@@ -5,6 +5,7 @@
  */
 
 import type { Insertable, Kysely } from 'kysely';
+import { isConstraintViolation } from './context.js';
 import type { Database } from './schema.js';
 
 // Rows per statement: a flood of requests still makes bounded statements (SQLite allows 32,766
@@ -24,8 +25,10 @@ interface Pending<Row> {
  * that once for every request that arrived with it (the batched nonce store does the same).
  *
  * Each caller's promise resolves only once its row is committed, so nothing is answered before
- * it is durable. If a batch's statement fails, its rows are tried one by one, so that one bad row
- * (a key deleted in the meantime) fails only its own caller.
+ * it is durable. If a batch's statement fails on a violated constraint, its rows are tried one by
+ * one, so that one bad row (a key deleted in the meantime) fails only its own caller; any other
+ * failure (the database unreachable) fails the batch's callers at once, rather than once more
+ * per row.
  */
 export class BatchedInsert<T extends keyof Database & string> {
   private waiting: Pending<Insertable<Database[T]>>[] = [];
@@ -53,8 +56,8 @@ export class BatchedInsert<T extends keyof Database & string> {
         await this.statement(chunk.map((p) => p.row));
         for (const p of chunk) p.resolve();
       } catch (error) {
-        if (chunk.length === 1) {
-          chunk[0]?.reject(error);
+        if (chunk.length === 1 || !isConstraintViolation(error)) {
+          for (const p of chunk) p.reject(error);
           continue;
         }
         for (const p of chunk) {

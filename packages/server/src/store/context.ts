@@ -54,6 +54,22 @@ export interface Actor {
 /** A database handle or an open transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
 
+/** True when a database error is a unique-constraint violation (SQLite or PostgreSQL). */
+export function isUniqueViolation(error: unknown): boolean {
+  const { code } = error as { code?: unknown };
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * True when a database error is a violated constraint of the row itself (unique, foreign key,
+ * not null, check): PostgreSQL's SQLSTATE class 23, SQLite's `SQLITE_CONSTRAINT_*` codes.
+ * Anything else (a database that cannot be reached, a broken statement) is not.
+ */
+export function isConstraintViolation(error: unknown): boolean {
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' && (/^23[0-9A-Z]{3}$/.test(code) || code.startsWith('SQLITE_CONSTRAINT'));
+}
+
 /** A new random id with a readable prefix: `acc_…`, `sec_…`. */
 export function newId(prefix: string, ctx: StoreContext, length = 22): string {
   return `${prefix}_${randomBase62(length, ctx.random)}`;
