@@ -2,7 +2,8 @@
 // (bench/contenders/), loaded by the same generator in another process (wrk when installed, else
 // autocannon), with the same pre-signed requests, in one run.
 //
-// - Rows: node:http, bare Fastify, Express unprotected, the tutorial's Express + passport-http-
+// - Rows: node:http, node:http spending a fixed 20 µs of CPU per request (calibration: what that
+//   much more work per request costs in this row's ratio here), bare Fastify, Express unprotected, the tutorial's Express + passport-http-
 //   2legged-oauth, Express + passport-http Basic with bcrypt, nginx `auth_basic` apr1 (when
 //   installed); the Keyward server's `/v1/whoami` for every method, `/oauth/token` issuance,
 //   Basic with 10⁶ keys in the store; Keyward's Express middleware for every method; Keyward
@@ -39,6 +40,13 @@ import { fmt, median } from './stats.mjs';
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const NGINX = process.env.BENCH_NGINX ?? '/usr/sbin/nginx';
 const RESULTS = here('./results/');
+
+/**
+ * The calibration row's added CPU per request, in µs: of the order of what a framework, an
+ * access log and a verification add to node:http's own work (the README's "Where a request's
+ * time goes").
+ */
+const BUSY_US = 20;
 
 /** The targets of the tracker's "Performance" issue, all measured in this run. */
 const TARGETS = {
@@ -368,6 +376,13 @@ function rows(c, { hasNginx, offered }) {
     contender: c.nodeHttp,
     values: fixed('-'),
   });
+  row({
+    id: `node-http-busy${BUSY_US}`,
+    group: 'peer',
+    label: `node:http spending ${BUSY_US} µs of CPU per request (calibration)`,
+    contender: c.nodeHttpBusy,
+    values: fixed('-'),
+  });
   row({ id: 'fastify', group: 'peer', label: 'Fastify, bare', contender: c.fastify, values: fixed('-') });
   row({ id: 'express', group: 'peer', label: 'Express, unprotected', contender: http.unprotected, values: fixed('-') });
   const tutorial = oauth1Signer(http.passport.key, http.passport.secret, 'HMAC-SHA1');
@@ -646,9 +661,10 @@ export async function runTable({ quick = false } = {}) {
     const fillStarted = performance.now();
     // The contenders that depend on nothing start at once; the JWT server needs the provisioned
     // data directory, the Express middleware the JWT server's keys.
-    [c.nodeHttp, c.fastify, c.httpUnprotected, c.httpPassport, c.passportBasic, c.server, c.manyKeys] =
+    [c.nodeHttp, c.nodeHttpBusy, c.fastify, c.httpUnprotected, c.httpPassport, c.passportBasic, c.server, c.manyKeys] =
       await Promise.all([
         add(forkContender('node:http', script('node-http'))),
+        add(forkContender('node:http-busy', script('node-http'), [String(BUSY_US)])),
         add(forkContender('fastify', script('fastify'))),
         add(forkContender('express', here('./http-server.mjs'), ['unprotected'])),
         add(forkContender('passport-oauth1', here('./http-server.mjs'), ['passport'])),
