@@ -1,7 +1,9 @@
 // Crash safety of the SQLite store: a child process (test/support/crash-child.mjs, over the BUILT
-// store in dist/) creates, rotates and revokes keys in a loop and is killed with SIGKILL at random
-// moments, again and again, on the same data directory. After every kill the store must open
-// (migrations are idempotent), and every key must be either fully there and usable or absent:
+// store in dist/) creates, rotates and revokes keys and issues access tokens in a loop, and is
+// killed with SIGKILL at random moments, again and again, on the same data directory. After every
+// kill the store must open (migrations are idempotent), every key must be either fully there and
+// usable or absent, and every access token reported issued must be stored (they are committed
+// without a sync of the disk, which survives the death of the process):
 //
 // - every change the child journaled as done (it journals after the store reported success) is in
 //   the database: created keys verify, rotated keys verify with their newest token, revoked keys
@@ -161,7 +163,8 @@ type Entry =
   | { t: 'tx' }
   | { t: 'create'; id: string; token: string }
   | { t: 'rotate'; id: string; token: string; grace: number }
-  | { t: 'revoke'; id: string };
+  | { t: 'revoke'; id: string }
+  | { t: 'token'; key: string; token: string };
 
 interface LifeRecord {
   readonly life: number;
@@ -189,6 +192,8 @@ interface JournaledKey {
 interface Journal {
   readonly lives: Map<number, LifeRecord>;
   readonly keys: Map<string, JournaledKey>;
+  /** Access tokens reported issued (`kw_at_…`), with the key they were issued for. */
+  readonly tokens: { readonly key: string; readonly token: string }[];
   readonly problems: string[];
   torn: number;
   creates: number;
@@ -200,6 +205,7 @@ function readJournal(path: string): Journal {
   const journal: Journal = {
     lives: new Map(),
     keys: new Map(),
+    tokens: [],
     problems: [],
     torn: 0,
     creates: 0,
@@ -283,6 +289,9 @@ function readJournal(path: string): Journal {
         life.inFlight = undefined;
         break;
       }
+      case 'token':
+        journal.tokens.push({ key: entry.key, token: entry.token });
+        break;
     }
   }
   for (const l of journal.lives.values()) {
@@ -382,6 +391,26 @@ function checkAuditTrail(snapshot: Snapshot, problems: string[]): void {
   }
   for (const [id, actions] of snapshot.events) {
     if (!snapshot.keys.has(id)) problems.push(`audit events ${JSON.stringify([...actions])} of a missing key ${id}`);
+  }
+}
+
+/**
+ * Every access token reported issued is stored, for its key, with its secret's hash: committed
+ * without a sync of the disk, it must still survive the kill of the process.
+ */
+async function checkTokens(store: Store, journal: Journal, problems: string[]): Promise<void> {
+  for (const [index, { key, token }] of journal.tokens.entries()) {
+    const parts = identify(token);
+    if (parts?.type !== 'access_token' || parts.id === undefined || parts.secret === undefined) {
+      problems.push(`journal: token #${index} of ${key} is not an access token`);
+      continue;
+    }
+    const stored = await store.tokens.lookup(parts.id);
+    if (stored === undefined) problems.push(`token #${index} of ${key} was reported issued but is missing`);
+    else if (formatKeywardString('key_id', { id: stored.keyId }) !== key)
+      problems.push(`token #${index} of ${key} is stored for another key`);
+    else if (stored.hash !== store.credentials.hashSecret(parts.secret))
+      problems.push(`token #${index} of ${key} is stored with another secret`);
   }
 }
 
@@ -658,6 +687,7 @@ describe('crash safety (SQLite, SIGKILL)', () => {
         checkJournal(journal, snapshot, roundProblems);
         // Only the last life's keys can have changed: check those through the API (all at the end).
         checkedKeys += await checkKeys(store, journal, snapshot, (life) => life === round, roundProblems);
+        await checkTokens(store, journal, roundProblems);
         const life = journal.lives.get(round);
         const landed = whereKilled(life, journal, snapshot, roundProblems);
         count(where, landed);
@@ -685,6 +715,7 @@ describe('crash safety (SQLite, SIGKILL)', () => {
       checkAuditTrail(snapshot, finalProblems);
       checkJournal(journal, snapshot, finalProblems);
       checkedKeys += await checkKeys(store, journal, snapshot, () => true, finalProblems);
+      await checkTokens(store, journal, finalProblems);
       problems.push(...finalProblems.filter((p) => !seen.has(p)).map((p) => `final check of all keys: ${p}`));
     } finally {
       await store.close();
@@ -695,8 +726,8 @@ describe('crash safety (SQLite, SIGKILL)', () => {
       [
         `crash test: ${kills} SIGKILLs of a running child (${loopKills} in the key loop) in ${seconds} s ` +
           `(checks ${(checkMs / 1000).toFixed(1)} s, ${checkedKeys} key checks)`,
-        `journal: ${journal.creates} creates, ${journal.rotations} rotations, ${journal.revocations} revocations ` +
-          `reported; ${journal.torn} torn lines; creates in ${roundsWithCreates} of ${ROUNDS} lives`,
+        `journal: ${journal.creates} creates, ${journal.rotations} rotations, ${journal.revocations} revocations, ` +
+          `${journal.tokens.length} access tokens reported; ${journal.torn} torn lines; creates in ${roundsWithCreates} of ${ROUNDS} lives`,
         'where the kills landed:',
         describeTally(where),
       ].join('\n'),
@@ -709,6 +740,7 @@ describe('crash safety (SQLite, SIGKILL)', () => {
     expect(journal.creates).toBeGreaterThanOrEqual(50);
     expect(journal.rotations).toBeGreaterThan(0);
     expect(journal.revocations).toBeGreaterThan(0);
+    expect(journal.tokens.length).toBeGreaterThan(0);
   });
 
   it(`opens after ${FIRST_STARTS} kills during a first start (migration, keyring generation)`, {

@@ -1,13 +1,16 @@
 // Group commit of access tokens, on SQLite and PostgreSQL: the tokens asked for in one turn of
 // the event loop are written in one statement, every caller is answered only after its row is
 // committed, a row that breaks a constraint fails its own caller alone, and any other failure
-// fails the batch's callers at once, without a statement more per row.
+// fails the batch's callers at once, without a statement more per row. On SQLite the tokens are
+// committed without a sync of the disk (synchronous = NORMAL for their statement alone).
 import { identify } from '@keyward/core';
-import type { KyselyPlugin } from 'kysely';
+import { type Kysely, type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchedInsert } from '../src/store/batched-insert.js';
+import type { UnsyncedWrite } from '../src/store/database.js';
 import type { Store } from '../src/store/index.js';
 import { parseKeyId } from '../src/store/keys.js';
+import type { Database } from '../src/store/schema.js';
 import { ENGINES } from './support/databases.js';
 import { freshStore } from './support/stores.js';
 
@@ -122,5 +125,69 @@ describe.each(ENGINES)('batched inserts of access tokens (%s)', (engine) => {
       const raw = identify(r.value.value.token)?.id as string;
       expect(await store.tokens.lookup(raw)).toBeDefined();
     }
+  });
+
+  it('runs its statements through the write it is given (the token store: the unsynced one)', async () => {
+    const unsynced = store.context.unsynced as UnsyncedWrite;
+    let writes = 0;
+    const counting: UnsyncedWrite = (write) => {
+      writes++;
+      return unsynced(write);
+    };
+    const inserts = new BatchedInsert(store.context.db, 'access_tokens', counting);
+    const row = (id: string) => ({
+      id,
+      key_id: keyId,
+      account_id: accountId,
+      token_hash: 'x',
+      scopes: '[]',
+      created_at: 1,
+      expires_at: 2,
+      revoked_at: null,
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => inserts.insert(row(`unsynced-${i}`))));
+    expect(writes).toBe(1);
+    const stored = await store.context.db
+      .selectFrom('access_tokens')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('id', 'like', 'unsynced-%')
+      .executeTakeFirstOrThrow();
+    expect(Number(stored.n)).toBe(10);
+  });
+
+  it('relaxes the sync for the unsynced write alone on SQLite, and leaves PostgreSQL as it is set', async () => {
+    const unsynced = store.context.unsynced as UnsyncedWrite;
+    if (engine === 'postgres') {
+      const setting = async (db: Kysely<Database>) =>
+        (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db)).rows[0]?.synchronous_commit;
+      // The test server's own setting (off, for speed), unchanged inside.
+      expect(await unsynced(setting)).toBe(await setting(store.context.db));
+      return;
+    }
+    // 2 is FULL, 1 NORMAL (https://sqlite.org/pragma.html#pragma_synchronous).
+    const level = async (db: Kysely<Database>) =>
+      (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]?.synchronous;
+    expect(await level(store.context.db)).toBe(2);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const inside = unsynced(async (db) => {
+      const seen = await level(db);
+      await held;
+      return seen;
+    });
+    // A statement of anyone else waits for the connection: it never commits relaxed.
+    const outside = level(store.context.db);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    expect(await inside).toBe(1);
+    expect(await outside).toBe(2);
+    await expect(
+      unsynced(async () => {
+        throw new Error('the write failed');
+      }),
+    ).rejects.toThrow('the write failed');
+    expect(await level(store.context.db)).toBe(2);
   });
 });

@@ -6,6 +6,7 @@
 
 import type { Insertable, Kysely } from 'kysely';
 import { isConstraintViolation } from './context.js';
+import type { UnsyncedWrite } from './database.js';
 import type { Database } from './schema.js';
 
 // Rows per statement: a flood of requests still makes bounded statements (SQLite allows 32,766
@@ -23,9 +24,11 @@ interface Pending<Row> {
  * one statement. With SQLite's full synchronous commits every statement costs a sync of the
  * write-ahead log, and better-sqlite3 holds the event loop while it waits for it; a batch pays
  * that once for every request that arrived with it (the batched nonce store does the same).
+ * Given `write` (`OpenDatabase.unsynced`), its statements are run through it instead: for rows
+ * a client can ask for again, committed without that sync.
  *
  * Each caller's promise resolves only once its row is committed, so nothing is answered before
- * it is durable. If a batch's statement fails on a violated constraint, its rows are tried one by
+ * it is stored. If a batch's statement fails on a violated constraint, its rows are tried one by
  * one, so that one bad row (a key deleted in the meantime) fails only its own caller; any other
  * failure (the database unreachable) fails the batch's callers at once, rather than once more
  * per row.
@@ -36,18 +39,19 @@ export class BatchedInsert<T extends keyof Database & string> {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly table: T,
+    private readonly write?: UnsyncedWrite | undefined,
   ) {}
 
   /** Inserts `row`; resolves once it is committed, rejects with the database's error. */
   insert(row: Insertable<Database[T]>): Promise<void> {
     return new Promise((resolve, reject) => {
       // setImmediate runs once the requests read in this turn of the event loop have all asked.
-      if (this.waiting.length === 0) setImmediate(() => void this.write());
+      if (this.waiting.length === 0) setImmediate(() => void this.flush());
       this.waiting.push({ row, resolve, reject });
     });
   }
 
-  private async write(): Promise<void> {
+  private async flush(): Promise<void> {
     const batch = this.waiting;
     this.waiting = [];
     for (let start = 0; start < batch.length; start += ROWS_PER_STATEMENT) {
@@ -74,9 +78,11 @@ export class BatchedInsert<T extends keyof Database & string> {
 
   private async statement(rows: Insertable<Database[T]>[]): Promise<void> {
     // Kysely cannot relate a generic table name to its row type; the rows are typed by T above.
-    await this.db
-      .insertInto(this.table)
-      .values(rows as never)
-      .execute();
+    const insert = (db: Kysely<Database>) =>
+      db
+        .insertInto(this.table)
+        .values(rows as never)
+        .execute();
+    await (this.write === undefined ? insert(this.db) : this.write(insert));
   }
 }

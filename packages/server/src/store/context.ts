@@ -9,6 +9,7 @@ import { type RandomBytes, randomBase62 } from '@keyward/core';
 import type { Kysely, Transaction } from 'kysely';
 import type { Clock, Invalidation, InvalidationBus } from '../verify/ports.js';
 import type { AuditEntry, AuditLog } from './audit.js';
+import type { UnsyncedWrite } from './database.js';
 import type { Keyring } from './keyring.js';
 import type { Database } from './schema.js';
 
@@ -42,6 +43,8 @@ export interface StoreContext {
   /** Where changes that make cached credentials stale are published (awaited before a change returns). */
   readonly invalidations: InvalidationBus;
   readonly random?: RandomBytes | undefined;
+  /** Writes of rows a client can ask for again, without a sync per commit (`OpenDatabase.unsynced`). */
+  readonly unsynced?: UnsyncedWrite | undefined;
 }
 
 /** Who did something, for the audit log. */

@@ -16,6 +16,7 @@ import {
   type SqliteDatabase,
   SqliteDialect,
   type SqliteStatement,
+  sql,
 } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -39,10 +40,25 @@ export interface DatabaseLocation {
   readonly onIdleError?: ((error: Error) => void) | undefined;
 }
 
+/**
+ * Runs `write` with commits that survive a crash of the process but may be lost with the
+ * machine's (see {@link OpenDatabase.unsynced}).
+ */
+export type UnsyncedWrite = <T>(write: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
+
 /** An open database. */
 export interface OpenDatabase {
   readonly db: Kysely<Database>;
   readonly engine: Engine;
+  /**
+   * For rows a client can simply ask for again (access tokens, valid for an hour at most): on
+   * SQLite, `write` runs on the one connection with `synchronous = NORMAL`, so its commit is not
+   * synced to disk. In WAL mode such a commit survives a crash of the process (it is in the
+   * operating system's cache) and never corrupts the database; a crash or power loss of the
+   * machine may lose it, until the next full commit or checkpoint syncs the log. On PostgreSQL
+   * `write` runs as any other statement, as durable as the server's `synchronous_commit` says.
+   */
+  readonly unsynced: UnsyncedWrite;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -127,7 +143,7 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
       client.on('error', () => {});
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, engine: 'postgres', close: () => db.destroy() };
+    return { db, engine: 'postgres', unsynced: (write) => write(db), close: () => db.destroy() };
   }
   if (location.sqlitePath === undefined) throw new TypeError('either a database URL or a SQLite path is required');
   // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
@@ -138,5 +154,16 @@ export function openDatabase(location: DatabaseLocation): OpenDatabase {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = FULL');
   const db = new Kysely<Database>({ dialect: new KeywardSqliteDialect({ database: keepingStatements(sqlite) }) });
-  return { db, engine: 'sqlite', close: () => db.destroy() };
+  // The connection is held for the whole write (Kysely's SQLite driver lends its one connection
+  // to one caller at a time), so no other statement commits while the setting is relaxed.
+  const unsynced: UnsyncedWrite = (write) =>
+    db.connection().execute(async (connection) => {
+      await sql`pragma synchronous = NORMAL`.execute(connection);
+      try {
+        return await write(connection);
+      } finally {
+        await sql`pragma synchronous = FULL`.execute(connection);
+      }
+    });
+  return { db, engine: 'sqlite', unsynced, close: () => db.destroy() };
 }

@@ -137,6 +137,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       keyring,
       clock: config.clock ?? systemClock,
       invalidations: config.invalidations ?? new Invalidations(),
+      unsynced: database.unsynced,
     };
     const audit = new AuditLog(context);
     const usage = new UsageCounter(context);

@@ -64,7 +64,9 @@ type TokenRow = {
 
 /** The access token repository. */
 export class AccessTokens {
-  // The token endpoint's writes, committed together per turn of the event loop.
+  // The token endpoint's writes, committed together per turn of the event loop, without a sync
+  // of the disk per commit: a token lost with the machine is refused (fail closed), and its
+  // client asks for another, as it does when one expires. A revocation is synced as ever.
   private readonly inserts: BatchedInsert<'access_tokens'>;
 
   constructor(
@@ -72,7 +74,7 @@ export class AccessTokens {
     /** Where revocations are recorded; without it (verifier tests) nothing is audited. */
     private readonly audit?: AuditLog | undefined,
   ) {
-    this.inserts = new BatchedInsert(ctx.db, 'access_tokens');
+    this.inserts = new BatchedInsert(ctx.db, 'access_tokens', ctx.unsynced);
   }
 
   private row(grant: TokenGrant, id: string, hash: string): Result<TokenRow, 'invalid_input'> {

@@ -20,6 +20,10 @@
 //   {"t":"create","id":…,"token":…}                ...and the store reported success
 //   {"t":"rotate","id":…,"token":…,"grace":…}
 //   {"t":"revoke","id":…}
+//   {"t":"token","key":…,"token":…}                an access token issued for a live key (no `begin`:
+//                                                  it changes no key, and is committed without a
+//                                                  sync of the disk, which a kill of the process
+//                                                  must not lose all the same)
 //
 // What the journal proves: a result line is written only after the store reported success, so the
 // change it records was committed and MUST survive the kill. A `begin` with no result after it is
@@ -31,6 +35,7 @@
 // nothing here or in the test prints them.
 import { appendFileSync } from 'node:fs';
 import { openStore } from '../../dist/store/index.js';
+import { parseKeyId } from '../../dist/store/keys.js';
 
 const dataDir = process.env.KEYWARD_DATA_DIR;
 const journal = process.env.KEYWARD_CRASH_JOURNAL;
@@ -90,6 +95,8 @@ if ((await store.accounts.find(EMAIL)) === undefined) {
   // email_taken: an earlier life created it after all; either way it exists now.
   if (!created.ok && created.code !== 'email_taken') fatal(`account creation failed: ${created.code}`);
 }
+const accountId = (await store.accounts.find(EMAIL))?.id;
+if (accountId === undefined) fatal('the account is missing');
 record({ t: 'ready' });
 console.log('ready');
 
@@ -115,7 +122,16 @@ for (let i = 0; ; i++) {
     );
     if (!rotated.ok) fatal(`rotate ${id} failed: ${rotated.code}`);
     record({ t: 'rotate', id, token: rotated.value.token, grace });
-  } else if (dice < 0.25 && live.length > 0) {
+  } else if (dice < 0.4 && live.length > 0) {
+    // Four at once, as concurrent requests of the token endpoint come: one batch, one commit.
+    const id = live[Math.floor(Math.random() * live.length)];
+    const grant = { keyId: parseKeyId(id), accountId, scopes: [], ttlMs: 60 * 60 * 1000 };
+    const issued = await Promise.all([1, 2, 3, 4].map(() => store.tokens.issue(grant)));
+    for (const result of issued) {
+      if (!result.ok) fatal(`token for ${id} failed: ${result.code}`);
+      record({ t: 'token', key: id, token: result.value.token });
+    }
+  } else if (dice < 0.5 && live.length > 0) {
     const index = Math.floor(Math.random() * live.length);
     const id = live[index];
     live.splice(index, 1);
