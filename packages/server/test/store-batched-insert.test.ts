@@ -52,6 +52,17 @@ describe.each(ENGINES)('batched inserts of access tokens (%s)', (engine) => {
   afterAll(() => cleanup());
 
   const grant = () => ({ keyId, accountId, scopes: ['read'], ttlMs: 60_000 });
+  // A row written directly, not through the token store.
+  const row = (id: string) => ({
+    id,
+    key_id: keyId,
+    account_id: accountId,
+    token_hash: 'x',
+    scopes: '[]',
+    created_at: 1,
+    expires_at: 2,
+    revoked_at: null,
+  });
 
   it('issues 300 tokens asked for at once, every one stored and found by its id', async () => {
     const issued = await Promise.all(Array.from({ length: 300 }, () => store.tokens.issue(grant())));
@@ -70,16 +81,6 @@ describe.each(ENGINES)('batched inserts of access tokens (%s)', (engine) => {
   it('writes the rows of one turn in one statement, 500 rows at most per statement', async () => {
     const counter = countingInserts();
     const inserts = new BatchedInsert(store.context.db.withPlugin(counter.plugin), 'access_tokens');
-    const row = (id: string) => ({
-      id,
-      key_id: keyId,
-      account_id: accountId,
-      token_hash: 'x',
-      scopes: '[]',
-      created_at: 1,
-      expires_at: 2,
-      revoked_at: null,
-    });
     await Promise.all(Array.from({ length: 40 }, (_, i) => inserts.insert(row(`one-turn-${i}`))));
     expect(counter.inserts()).toBe(1);
     await Promise.all(Array.from({ length: 1_001 }, (_, i) => inserts.insert(row(`many-${i}`))));
@@ -96,19 +97,7 @@ describe.each(ENGINES)('batched inserts of access tokens (%s)', (engine) => {
     const counter = countingInserts();
     // A table that does not exist: the statement fails as it would on a database gone away.
     const inserts = new BatchedInsert(store.context.db.withPlugin(counter.plugin), 'no_such_table' as 'access_tokens');
-    const row = {
-      id: 'x',
-      key_id: keyId,
-      account_id: accountId,
-      token_hash: 'x',
-      scopes: '[]',
-      created_at: 1,
-      expires_at: 2,
-      revoked_at: null,
-    };
-    const results = await Promise.allSettled(
-      Array.from({ length: 5 }, (_, i) => inserts.insert({ ...row, id: `x${i}` })),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => inserts.insert(row(`x${i}`))));
     expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
     expect(counter.inserts()).toBe(1);
   });
@@ -135,16 +124,6 @@ describe.each(ENGINES)('batched inserts of access tokens (%s)', (engine) => {
       return unsynced(write);
     };
     const inserts = new BatchedInsert(store.context.db, 'access_tokens', counting);
-    const row = (id: string) => ({
-      id,
-      key_id: keyId,
-      account_id: accountId,
-      token_hash: 'x',
-      scopes: '[]',
-      created_at: 1,
-      expires_at: 2,
-      revoked_at: null,
-    });
     await Promise.all(Array.from({ length: 10 }, (_, i) => inserts.insert(row(`unsynced-${i}`))));
     expect(writes).toBe(1);
     const stored = await store.context.db
