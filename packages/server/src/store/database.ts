@@ -121,7 +121,8 @@ class KeywardSqliteDialect extends SqliteDialect {
 /**
  * Opens the database at `location`. SQLite runs in WAL mode with foreign keys on, a busy
  * timeout (so a second process waits instead of failing) and full synchronous commits (a
- * committed key survives a crash of the process or the machine).
+ * committed key survives a crash of the process or the machine), access tokens aside
+ * ({@link OpenDatabase.unsynced}).
  */
 export function openDatabase(location: DatabaseLocation): OpenDatabase {
   if (location.url !== undefined && location.url !== '') {
