@@ -193,7 +193,7 @@ interface Journal {
   readonly lives: Map<number, LifeRecord>;
   readonly keys: Map<string, JournaledKey>;
   /** Access tokens reported issued (`kw_at_…`), with the key they were issued for. */
-  readonly tokens: { readonly key: string; readonly token: string }[];
+  readonly tokens: { readonly key: string; readonly token: string; readonly life: number }[];
   readonly problems: string[];
   torn: number;
   creates: number;
@@ -290,7 +290,7 @@ function readJournal(path: string): Journal {
         break;
       }
       case 'token':
-        journal.tokens.push({ key: entry.key, token: entry.token });
+        journal.tokens.push({ key: entry.key, token: entry.token, life: life.life });
         break;
     }
   }
@@ -398,8 +398,14 @@ function checkAuditTrail(snapshot: Snapshot, problems: string[]): void {
  * Every access token reported issued is stored, for its key, with its secret's hash: committed
  * without a sync of the disk, it must still survive the kill of the process.
  */
-async function checkTokens(store: Store, journal: Journal, problems: string[]): Promise<void> {
-  for (const [index, { key, token }] of journal.tokens.entries()) {
+async function checkTokens(
+  store: Store,
+  journal: Journal,
+  include: (life: number) => boolean,
+  problems: string[],
+): Promise<void> {
+  for (const [index, { key, token, life }] of journal.tokens.entries()) {
+    if (!include(life)) continue;
     const parts = identify(token);
     if (parts?.type !== 'access_token' || parts.id === undefined || parts.secret === undefined) {
       problems.push(`journal: token #${index} of ${key} is not an access token`);
@@ -685,9 +691,9 @@ describe('crash safety (SQLite, SIGKILL)', () => {
         const journal = readJournal(journalPath);
         checkAuditTrail(snapshot, roundProblems);
         checkJournal(journal, snapshot, roundProblems);
-        // Only the last life's keys can have changed: check those through the API (all at the end).
+        // Only the last life's keys and tokens can have changed: check those (all at the end).
         checkedKeys += await checkKeys(store, journal, snapshot, (life) => life === round, roundProblems);
-        await checkTokens(store, journal, roundProblems);
+        await checkTokens(store, journal, (life) => life === round, roundProblems);
         const life = journal.lives.get(round);
         const landed = whereKilled(life, journal, snapshot, roundProblems);
         count(where, landed);
@@ -715,7 +721,7 @@ describe('crash safety (SQLite, SIGKILL)', () => {
       checkAuditTrail(snapshot, finalProblems);
       checkJournal(journal, snapshot, finalProblems);
       checkedKeys += await checkKeys(store, journal, snapshot, () => true, finalProblems);
-      await checkTokens(store, journal, finalProblems);
+      await checkTokens(store, journal, () => true, finalProblems);
       problems.push(...finalProblems.filter((p) => !seen.has(p)).map((p) => `final check of all keys: ${p}`));
     } finally {
       await store.close();
