@@ -3,9 +3,9 @@
 // autocannon), with the same pre-signed requests, in one run.
 //
 // - Rows: node:http, node:http spending a fixed 20 µs of CPU per request (calibration: what that
-//   much more work per request costs in this row's ratio here), bare Fastify, Express unprotected, the tutorial's Express + passport-http-
-//   2legged-oauth, Express + passport-http Basic with bcrypt, nginx `auth_basic` apr1 (when
-//   installed); the Keyward server's `/v1/whoami` for every method, `/oauth/token` issuance,
+//   much more work per request costs in this row's ratio here), bare Fastify, Express
+//   unprotected, the tutorial's Express + passport-http-2legged-oauth, Express + passport-http
+//   Basic with bcrypt, nginx `auth_basic` apr1 (when installed); the Keyward server's `/v1/whoami` for every method, `/oauth/token` issuance,
 //   Basic with 10⁶ keys in the store; Keyward's Express middleware for every method; Keyward
 //   server Basic and node:http at 1, 100 and 1,000 connections (the other rows use 10); and the
 //   heap held by 10⁶ live nonces (nonce-memory.mjs, in a process of its own).
